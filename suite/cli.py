@@ -1,0 +1,171 @@
+"""The ``suite`` command: run, validate, list, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__, registry
+from .cases import Overrides, build
+from .scenario import json_schema, load_all
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_SCENARIOS = Path("scenarios")
+BENCH_INI = Path(__file__).with_name("pytest-bench.ini")
+
+
+def _csv_ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
+    return values
+
+
+def _csv_models(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [n for n in names if n not in registry.runners()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model(s) {', '.join(unknown) or '(none given)'}; valid: {', '.join(registry.runners())}"
+        )
+    return names
+
+
+def _positive(text: str) -> int:
+    value = _csv_ints(text)
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"expected one whole number, got {text!r}")
+    return value[0]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="suite", description="Compare Python concurrency models on declared workloads."
+    )
+    parser.add_argument("--version", action="version", version=f"suite {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run scenarios and save pytest-benchmark results")
+    run.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default: scenarios/)")
+    run.epilog = "Arguments after -- go to pytest, e.g. suite run -- -k threads"
+    run.add_argument("--models", type=_csv_models, help="only these models, e.g. threads,processes")
+    run.add_argument("--workers", type=_csv_ints, help="worker counts to try, e.g. 1,4 (replaces the scenarios')")
+    run.add_argument("--rounds", type=_positive, help="measured rounds per case")
+    run.add_argument("--quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look")
+    run.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
+    run.add_argument("--save", metavar="NAME", help="name of the saved run (default: commit and time)")
+    run.add_argument("--python", help="interpreter that runs the workers (default: this one)")
+    run.set_defaults(pytest_args=[])
+
+    validate = commands.add_parser("validate", help="check scenario files; exit 2 if any is invalid")
+    validate.add_argument("paths", nargs="+", type=Path)
+
+    listing = commands.add_parser("list", help="models and workload kinds available here; scenarios' cases")
+    listing.add_argument("paths", nargs="*", type=Path)
+
+    commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    return parser
+
+
+def _report_problems(paths: Sequence[Path]) -> tuple[list[Path], bool]:
+    scenarios, problems = load_all(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return [s.path for s in scenarios], not problems
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenarios, problems = load_all(args.paths)
+    for scenario in scenarios:
+        print(f"ok  {scenario.path} ({scenario.name}: {len(build(scenario))} cases)")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return EXIT_BAD_INPUT if problems or not scenarios else EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print("models:")
+    for name, cls in registry.runners().items():
+        reason = cls.unavailable_reason()
+        state = "available" if reason is None else f"unavailable: {reason}"
+        print(f"  {name:<22} {cls.summary}  [{state}]")
+    print("workload kinds:")
+    for kind, wcls in registry.workloads().items():
+        print(f"  {kind:<22} {wcls.summary}")
+    if args.paths:
+        scenarios, problems = load_all(args.paths)
+        print("scenarios:")
+        for scenario in scenarios:
+            cases = build(scenario)
+            models = sorted({c.model for c in cases}, key=list(registry.runners()).index)
+            print(f"  {scenario.name:<22} {scenario.kind}, {len(cases)} cases: {', '.join(models)}; "
+                  f"workers {', '.join(map(str, scenario.workers))}")
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT if problems else EXIT_OK
+    return EXIT_OK
+
+
+def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[str]:
+    """The pytest command line that measures ``files`` as ``args`` asks."""
+    save = [f"--benchmark-save={args.save}"] if args.save else ["--benchmark-autosave"]
+    options = [
+        "-c", str(BENCH_INI), "--rootdir", os.getcwd(), "-v",
+        f"--benchmark-storage=file://{args.results.resolve()}", "--benchmark-save-data", *save,
+        "--benchmark-columns=median,iqr,min,max,rounds",
+    ]
+    if args.models:
+        options.append(f"--suite-models={','.join(args.models)}")
+    if args.workers:
+        options.append(f"--suite-workers={','.join(map(str, args.workers))}")
+    if args.rounds:
+        options.append(f"--suite-rounds={args.rounds}")
+    if args.quick:
+        options.append("--suite-quick")
+    if args.python:
+        options.append(f"--suite-python={args.python}")
+    return [*options, *args.pytest_args, *map(str, files)]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    files, ok = _report_problems(args.paths or [DEFAULT_SCENARIOS])
+    if not ok:
+        return EXIT_BAD_INPUT
+    overrides = Overrides(models=args.models, workers=args.workers, rounds=args.rounds, quick=args.quick)
+    scenarios, _ = load_all(files)
+    if not any(build(s, overrides) for s in scenarios):
+        print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    args.results.mkdir(parents=True, exist_ok=True)
+    code = pytest.main(pytest_arguments(args, files))
+    return {
+        pytest.ExitCode.OK: EXIT_OK,
+        pytest.ExitCode.TESTS_FAILED: EXIT_FAILED,
+        pytest.ExitCode.INTERRUPTED: EXIT_INTERRUPTED,
+    }.get(code, EXIT_BAD_INPUT)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; everything after a ``--`` goes to pytest unchanged."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = _parser().parse_args(argv[: len(argv) - len(extra) - (1 if extra or "--" in argv else 0)])
+    if extra and args.command != "run":
+        _parser().error("arguments after -- are only for `suite run`")
+    args.pytest_args = extra
+    handler = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema}
+    return handler[args.command](args)

@@ -1,0 +1,52 @@
+"""The suite's exceptions: one base class, specific subclasses, messages built here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class SuiteError(Exception):
+    """Base class of every error the suite raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario file, located as precisely as the file allows."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(SuiteError):
+    """A scenario file is unreadable or invalid; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UnknownNameError(SuiteError):
+    """A model or workload kind that no module provides."""
+
+    def __init__(self, what: str, name: str, valid: Iterable[str]) -> None:
+        self.what, self.name, self.valid = what, name, tuple(sorted(valid))
+        super().__init__(f"unknown {what} {name!r}; valid: {', '.join(self.valid)}")
+
+
+class CaseFailed(SuiteError):
+    """A case could not be measured; ``status`` is ``failed`` or ``timeout``."""
+
+    def __init__(self, reason: str, *, status: str = "failed", detail: str = "") -> None:
+        self.reason, self.status, self.detail = reason, status, detail
+        super().__init__(reason + (f"\n{detail}" if detail else ""))
+
+
+class ModelUnavailable(SuiteError):
+    """The model cannot run on this interpreter or machine; the message says why."""

@@ -1,0 +1,215 @@
+"""The parent side of a case: start a worker process, read its report, never hang on it.
+
+The worker runs in a session of its own, so the worker, its threads and every pool
+process it started can be stopped together by signalling the process group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from . import protocol
+from .cases import Case
+from .errors import CaseFailed, ModelUnavailable
+
+#: Longest wait for a worker to import, build its pool and report ready.
+STARTUP_TIMEOUT_S = 120.0
+#: Time past ``timeout_s`` a round may take before the worker is killed.
+GRACE_S = 2.0
+#: How long a worker that was told to stop may take before SIGKILL.
+KILL_GRACE_S = 1.0
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """What a worker measured for one case."""
+
+    case: Case
+    durations_s: tuple[float, ...]
+    warmup_s: tuple[float, ...]
+    checksum: str
+    startup_s: float
+    start_method: str | None
+    env: dict[str, Any] = field(default_factory=dict)
+
+
+def worker_command(python: str) -> list[str]:
+    return [python, "-m", "suite.worker"]
+
+
+def _worker_env(python: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        # Same interpreter: make this very copy of the suite importable in the worker,
+        # also when it runs from a source tree rather than an installed package.
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
+class _Reader:
+    """Reads protocol lines from the worker's stdout with a deadline per message."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._fd = stream.fileno()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
+        self._buffer = b""
+        self._eof = False
+
+    def next(self, timeout_s: float) -> dict[str, Any] | None:
+        """The next message, ``None`` at end of stream; :class:`TimeoutError` past the deadline."""
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            if self._eof:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._selector.select(left):
+                raise TimeoutError
+            chunk = os.read(self._fd, 65536)
+            self._eof = not chunk
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> None:
+    """Stop the worker and everything in its process group: SIGTERM, then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            # The leader is gone; pool processes it left get no second chance.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+    proc.wait()
+
+
+def _stderr_tail(stderr: IO[bytes], limit: int = 4000) -> str:
+    stderr.seek(0, os.SEEK_END)
+    size = stderr.tell()
+    stderr.seek(max(0, size - limit))
+    return stderr.read().decode("utf-8", "replace").strip()
+
+
+def _exit_reason(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        return f"killed by signal {signal.Signals(-returncode).name}"
+    return f"exit code {returncode}"
+
+
+class _Session:
+    """One worker process for one case, from launch to a :class:`CaseResult`."""
+
+    def __init__(self, case: Case, python: str, on_event: Callable[[dict[str, Any]], None] | None) -> None:
+        self.case, self.on_event = case, on_event
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            worker_command(python), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr, env=_worker_env(python), start_new_session=True,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.reader = _Reader(self.proc.stdout)
+        self.proc.stdin.write(case.to_json().encode())
+        self.proc.stdin.close()
+
+    def expect(self, timeout_s: float, what: str) -> dict[str, Any]:
+        try:
+            message = self.reader.next(timeout_s)
+        except TimeoutError:
+            raise CaseFailed(f"timed out after {timeout_s:g} s waiting for {what}", status="timeout") from None
+        if message is None:
+            self.proc.wait(timeout=5)
+            raise CaseFailed(
+                f"worker died ({_exit_reason(self.proc.returncode)}) while waiting for {what}",
+                detail=_stderr_tail(self.stderr),
+            )
+        if self.on_event is not None:
+            self.on_event(message)
+        if message["event"] == protocol.ERROR:
+            raise CaseFailed(f"{message['type']}: {message['message']}", detail=message["traceback"])
+        if message["event"] == protocol.UNAVAILABLE:
+            raise ModelUnavailable(message["reason"])
+        return message
+
+    def run(self) -> CaseResult:
+        case = self.case
+        hello = self.expect(STARTUP_TIMEOUT_S, "the worker to start")
+        ready = self.expect(STARTUP_TIMEOUT_S, f"{case.model} to start {case.workers} workers")
+        rounds = [
+            self.expect(case.timeout_s + GRACE_S, f"round {i} (timeout_s={case.timeout_s:g})")
+            for i in range(case.warmup + case.rounds)
+        ]
+        self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
+        return CaseResult(
+            case=case,
+            durations_s=tuple(r["duration_s"] for r in rounds if not r["warmup"]),
+            warmup_s=tuple(r["duration_s"] for r in rounds if r["warmup"]),
+            checksum=rounds[-1]["checksum"],
+            startup_s=ready["startup_s"],
+            start_method=ready["start_method"],
+            env=hello["env"],
+        )
+
+    def close(self) -> None:
+        try:
+            self.proc.wait(timeout=KILL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        stop_group(self.proc)
+        self.reader.close()
+        self.stderr.close()
+
+
+def run_case(
+    case: Case,
+    python: str = sys.executable,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> CaseResult:
+    """Measure ``case`` in a new worker process running ``python``.
+
+    :raises CaseFailed: the worker raised, died, or missed a deadline; it is stopped
+    :raises ModelUnavailable: the model cannot run under ``python``
+    """
+    session = _Session(case, python, on_event)
+    try:
+        return session.run()
+    finally:
+        session.close()
+
+
+def run_cases(cases: Sequence[Case], python: str = sys.executable) -> list[CaseResult | Exception]:
+    """Run cases one after the other; a failure is returned in place of its result."""
+    results: list[CaseResult | Exception] = []
+    for case in cases:
+        try:
+            results.append(run_case(case, python))
+        except (CaseFailed, ModelUnavailable) as exc:
+            results.append(exc)
+    return results

@@ -1,0 +1,89 @@
+"""The runner contract: one concurrency model, one interface.
+
+A model is one module in this package that defines :class:`Runner` subclasses and lists
+them in ``RUNNERS``. Runners live only in a worker process, never in pytest's.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..workloads import Workload
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What one timed round produced: its wall time and each task's value, in task order."""
+
+    duration_s: float
+    values: Sequence[int]
+
+
+class Runner(abc.ABC):
+    """Runs the tasks of one workload under one concurrency model.
+
+    Lifecycle, driven by the worker process: :meth:`start` once (not timed; its cost is
+    reported as start-up), :meth:`run_round` once per warm-up and measured round,
+    :meth:`close` once, also after a failure.
+
+    :param workload: the work; its tasks are run by index, ``0 .. tasks - 1``
+    :param workers: pool size for threads and processes; the most tasks in flight at
+        once for async models
+    """
+
+    #: The model's name as scenario files and the CLI spell it.
+    name: ClassVar[str]
+    #: One line for ``suite list``.
+    summary: ClassVar[str]
+    #: Position in listings and in the default model order.
+    order: ClassVar[int] = 100
+    #: Set when the model ignores ``workers`` (the sequential baseline runs with 1).
+    fixed_workers: ClassVar[int | None] = None
+
+    def __init__(self, workload: Workload, workers: int) -> None:
+        self.workload = workload
+        self.workers = workers
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this model cannot run on this interpreter, or ``None`` when it can.
+
+        The reason says what to do about it (what to install, which Python to use).
+        """
+        return None
+
+    @property
+    def start_method(self) -> str | None:
+        """The multiprocessing start method, for models that start processes."""
+        return None
+
+    def start(self) -> None:
+        """Build the pool, loop or session; everything a round needs but should not time."""
+
+    @abc.abstractmethod
+    def run_round(self, tasks: int) -> RoundResult:
+        """Run tasks ``0 .. tasks - 1`` once and time the batch, excluding set-up.
+
+        :raises Exception: whatever a task raised; the worker reports it as the case's failure
+        """
+
+    def close(self) -> None:
+        """Release what :meth:`start` built. Must be safe to call after a failed start."""
+
+
+def timed(fn: Callable[[], Sequence[int]]) -> RoundResult:
+    """Time ``fn`` with ``perf_counter`` around the call and nothing else."""
+    start = time.perf_counter()
+    values = fn()
+    return RoundResult(time.perf_counter() - start, values)
+
+
+async def timed_async(fn: Callable[[], Awaitable[Sequence[int]]]) -> RoundResult:
+    """Like :func:`timed`, with the clock read inside the already-running loop."""
+    start = time.perf_counter()
+    values = await fn()
+    return RoundResult(time.perf_counter() - start, values)

@@ -1,0 +1,70 @@
+"""Coroutines on one event loop: the standard asyncio loop and uvloop's.
+
+``workers`` is a limit on tasks in flight, not a pool: that many coroutines take task
+indices from one shared iterator until none are left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Callable
+
+from . import RoundResult, Runner, timed_async
+
+
+class AsyncioRunner(Runner):
+    name = "asyncio"
+    summary = "coroutines on the standard asyncio event loop"
+    order = 10
+    _loop_runner: asyncio.Runner | None = None
+
+    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
+        return None
+
+    def start(self) -> None:
+        self.workload.prepare()
+        self._loop_runner = asyncio.Runner(loop_factory=self.loop_factory())
+        self._loop_runner.get_loop()  # create the loop now, outside the timed region
+
+    def run_round(self, tasks: int) -> RoundResult:
+        assert self._loop_runner is not None, "start() was not called"
+        return self._loop_runner.run(timed_async(lambda: self._gather(tasks)))
+
+    async def _gather(self, tasks: int) -> list[int]:
+        values = [0] * tasks
+        indices = iter(range(tasks))
+        task = self.workload.run_task_async
+
+        async def worker() -> None:
+            for i in indices:
+                values[i] = await task(i)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(self.workers, tasks)):
+                group.create_task(worker())
+        return values
+
+    def close(self) -> None:
+        if self._loop_runner is not None:
+            self._loop_runner.close()
+
+
+class UvloopRunner(AsyncioRunner):
+    name = "uvloop"
+    summary = "coroutines on asyncio with uvloop's event loop (libuv)"
+    order = 11
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if importlib.util.find_spec("uvloop") is None:
+            return "uvloop is not installed for this interpreter: pip install uvloop"
+        return None
+
+    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop]:
+        import uvloop
+
+        return uvloop.new_event_loop
+
+
+RUNNERS = (AsyncioRunner, UvloopRunner)

@@ -1,0 +1,104 @@
+"""A ProcessPoolExecutor of ``workers`` processes, one model per start method.
+
+Each pool process gets the workload once, through the pool's initializer, and prepares
+its own data; a task sends only its index and returns an int.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import ClassVar
+
+from ..workloads import Workload
+from . import RoundResult, Runner, timed
+
+_installed: Workload | None = None
+
+
+def _install(workload: Workload) -> None:
+    global _installed
+    workload.prepare()
+    _installed = workload
+
+
+def _run_installed(index: int) -> int:
+    assert _installed is not None, "pool initializer did not run"
+    return _installed.run_task(index)
+
+
+def _pid_after(delay_s: float) -> int:
+    time.sleep(delay_s)
+    return os.getpid()
+
+
+class ProcessesRunner(Runner):
+    name = "processes"
+    summary = "concurrent.futures.ProcessPoolExecutor, the interpreter's default start method"
+    order = 30
+    method: ClassVar[str | None] = None
+    _pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if cls.method is not None and cls.method not in multiprocessing.get_all_start_methods():
+            return f"start method {cls.method!r} is not offered on this platform"
+        return None
+
+    @property
+    def start_method(self) -> str:
+        return self.method or multiprocessing.get_start_method()
+
+    def start(self) -> None:
+        context = multiprocessing.get_context(self.start_method)
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_install, initargs=(self.workload,)
+        )
+        self._wait_for_all_processes()
+
+    def _wait_for_all_processes(self) -> None:
+        # Pools may start processes on demand; keep submitting short waits until every
+        # process has answered, so no round pays for process start-up.
+        assert self._pool is not None
+        seen: set[int] = set()
+        delay = 0.005
+        for _ in range(20):
+            if len(seen) == self.workers:
+                break
+            seen.update(self._pool.map(_pid_after, [delay] * self.workers))
+            delay = min(delay * 2, 0.2)
+
+    def run_round(self, tasks: int) -> RoundResult:
+        assert self._pool is not None, "start() was not called"
+        pool = self._pool
+        return timed(lambda: list(pool.map(_run_installed, range(tasks))))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ForkRunner(ProcessesRunner):
+    name = "processes-fork"
+    summary = "ProcessPoolExecutor, fork start method"
+    order = 31
+    method = "fork"
+
+
+class ForkserverRunner(ProcessesRunner):
+    name = "processes-forkserver"
+    summary = "ProcessPoolExecutor, forkserver start method"
+    order = 32
+    method = "forkserver"
+
+
+class SpawnRunner(ProcessesRunner):
+    name = "processes-spawn"
+    summary = "ProcessPoolExecutor, spawn start method"
+    order = 33
+    method = "spawn"
+
+
+RUNNERS = (ProcessesRunner, ForkRunner, ForkserverRunner, SpawnRunner)

@@ -1,0 +1,22 @@
+"""The baseline: every task one after the other in the worker's main thread."""
+
+from __future__ import annotations
+
+from . import RoundResult, Runner, timed
+
+
+class SequentialRunner(Runner):
+    name = "sequential"
+    summary = "one task after the other (baseline, 1 worker)"
+    order = 0
+    fixed_workers = 1
+
+    def start(self) -> None:
+        self.workload.prepare()
+
+    def run_round(self, tasks: int) -> RoundResult:
+        task = self.workload.run_task
+        return timed(lambda: [task(i) for i in range(tasks)])
+
+
+RUNNERS = (SequentialRunner,)

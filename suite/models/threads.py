@@ -1,0 +1,35 @@
+"""A ThreadPoolExecutor of ``workers`` threads in the worker process."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from . import RoundResult, Runner, timed
+
+
+class ThreadsRunner(Runner):
+    name = "threads"
+    summary = "concurrent.futures.ThreadPoolExecutor"
+    order = 20
+    _pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self.workload.prepare()
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="suite")
+        # The executor starts threads lazily; make it start all of them now, untimed,
+        # by keeping each busy until every one exists.
+        barrier = threading.Barrier(self.workers)
+        list(self._pool.map(lambda _: barrier.wait(timeout=30), range(self.workers)))
+
+    def run_round(self, tasks: int) -> RoundResult:
+        assert self._pool is not None, "start() was not called"
+        pool, task = self._pool, self.workload.run_task
+        return timed(lambda: list(pool.map(task, range(tasks))))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+RUNNERS = (ThreadsRunner,)

@@ -1,0 +1,152 @@
+"""pytest plugin: scenario files become pytest-benchmark benchmarks, one per case.
+
+A YAML file named on the command line (or lying directly in a folder named there) is
+collected as a module whose single function is :func:`suite.benchcases.test_case`,
+parametrized with one ``(model, workers)`` pair per case. The test runs the case in a
+worker process and hands the round durations the worker measured to pytest-benchmark
+through a replaying clock, so the stored statistics are exactly the worker's numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from . import environment, launcher
+from .cases import Case, Overrides, build
+from .errors import CaseFailed, ModelUnavailable, ScenarioError
+from .scenario import SUFFIXES, Scenario, load
+
+
+class ReplayClock:
+    """A clock that stands still until advanced by durations measured elsewhere.
+
+    pytest-benchmark reads the timer before and after calling the target; the target is
+    :meth:`advance`, so each round it records is the next worker-measured duration.
+    """
+
+    __name__ = "worker_perf_counter"
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._pending: list[float] = []
+
+    def load(self, durations: Sequence[float]) -> None:
+        self._pending = list(durations)
+
+    def advance(self) -> None:
+        self.now += self._pending.pop(0)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("suite", "concurrency comparison suite")
+    group.addoption("--suite-models", default=None, help="comma-separated models to run (default: each scenario's)")
+    group.addoption("--suite-workers", default=None, help="comma-separated worker counts, replacing each scenario's")
+    group.addoption("--suite-rounds", type=int, default=None, help="measured rounds per case")
+    group.addoption("--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look")
+    group.addoption("--suite-python", default=None, help="interpreter that runs the workers (default: this one)")
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def overrides(config: pytest.Config) -> Overrides:
+    workers = _csv(config.getoption("suite_workers"))
+    return Overrides(
+        models=_csv(config.getoption("suite_models")),
+        workers=[int(w) for w in workers] if workers else None,
+        rounds=config.getoption("suite_rounds"),
+        quick=config.getoption("suite_quick"),
+    )
+
+
+def _is_scenario(file_path: Path, session: pytest.Session) -> bool:
+    if file_path.suffix not in SUFFIXES:
+        return False
+    return session.isinitpath(file_path) or session.isinitpath(file_path.parent)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_scenario(file_path, parent.session):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.Module):
+    """A scenario file, collected like a test module holding :func:`~suite.benchcases.test_case`."""
+
+    scenario: Scenario
+    cases: dict[str, Case]
+
+    def _getobj(self) -> ModuleType:
+        try:
+            self.scenario = load(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        self.cases = {case.id: case for case in build(self.scenario, overrides(self.config))}
+        return importlib.import_module("suite.benchcases")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    node = metafunc.definition.parent
+    if not isinstance(node, ScenarioFile):
+        return
+    params = [
+        pytest.param(
+            case.scenario, case.model, case.workers, id=case_id,
+            marks=pytest.mark.benchmark(group=case.scenario, timer=ReplayClock()),
+        )
+        for case_id, case in node.cases.items()
+    ]
+    metafunc.parametrize(("scenario", "model", "workers"), params)
+
+
+def _extra_info(result: launcher.CaseResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "scenario": case.scenario,
+        "model": case.model,
+        "workers": case.workers,
+        "tasks": case.tasks,
+        "workload": case.kind,
+        "params": case.params,
+        "checksum": result.checksum,
+        **{key: result.env[key] for key in ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")},
+        "start_method": result.start_method,
+        "startup_s": result.startup_s,
+        "warmup_s": list(result.warmup_s),
+        "status": "ok",
+    }
+
+
+def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
+    """Measure the current item's case in a worker and record it with ``benchmark``."""
+    node = request.node.getparent(ScenarioFile)
+    assert node is not None
+    case = node.cases[request.node.callspec.id]
+    try:
+        result = launcher.run_case(case, python=request.config.getoption("suite_python") or sys.executable)
+    except ModelUnavailable as exc:
+        pytest.skip(f"{case.model} unavailable: {exc}")
+    except CaseFailed as exc:
+        pytest.fail(f"{case.scenario} {case.id}: {exc.reason}\n{exc.detail}", pytrace=False)
+    clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
+    clock.load(result.durations_s)
+    benchmark.extra_info.update(_extra_info(result))
+    benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    # pytest-benchmark's machine folder does not tell 3.13 from 3.13t; say it here.
+    info = environment.describe()
+    machine_info.update({key: info[key] for key in ("gil_enabled", "free_threaded", "usable_cpus")})

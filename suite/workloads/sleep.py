@@ -1,0 +1,48 @@
+"""Tasks that only wait: the I/O-bound limit, with no I/O stack in the way."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Self
+
+from pydantic import Field
+
+from . import Workload, WorkloadParams
+
+
+class SleepParams(WorkloadParams):
+    latency_ms: float = Field(ge=0, le=60_000, description="how long each task waits")
+
+    def quick(self) -> Self:
+        return self.model_copy(update={"latency_ms": self.latency_ms / 4})
+
+
+class SleepWorkload(Workload):
+    kind = "sleep"
+    Params = SleepParams
+    summary = "each task only waits (time.sleep / the loop's sleep)"
+    params: SleepParams
+    _async_sleep: Callable[[float], Awaitable[None]]
+
+    def prepare(self) -> None:
+        # anyio.sleep is the running loop's own sleep (asyncio's or trio's). Imported here,
+        # in the worker, so that loading scenarios does not import anyio before pytest.
+        import anyio
+
+        self._async_sleep = anyio.sleep
+
+    def run_task(self, index: int) -> int:
+        time.sleep(self.params.latency_ms / 1000)
+        return index
+
+    async def run_task_async(self, index: int) -> int:
+        await self._async_sleep(self.params.latency_ms / 1000)
+        return index
+
+    def ideal_s(self, workers: int) -> float:
+        return math.ceil(self.params.tasks / workers) * self.params.latency_ms / 1000
+
+
+WORKLOAD = SleepWorkload
