@@ -13,5 +13,7 @@ import pytest
 from .plugin import run_benchmark
 
 
-def test_case(request: pytest.FixtureRequest, benchmark: Any, scenario: str, model: str, workers: int) -> None:
+def test_case(
+    request: pytest.FixtureRequest, benchmark: Any, scenario: str, model: str, workers: int
+) -> None:
     run_benchmark(request, benchmark)

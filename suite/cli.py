@@ -56,10 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default: scenarios/)")
     run.epilog = "Arguments after -- go to pytest, e.g. suite run -- -k threads"
     run.add_argument("--models", type=_csv_models, help="only these models, e.g. threads,processes")
-    run.add_argument("--workers", type=_csv_ints, help="worker counts to try, e.g. 1,4 (replaces the scenarios')")
+    run.add_argument(
+        "--workers", type=_csv_ints, help="worker counts to try, e.g. 1,4 (replaces the scenarios')"
+    )
     run.add_argument("--rounds", type=_positive, help="measured rounds per case")
     run.add_argument("--quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look")
-    run.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
+    run.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
     run.add_argument("--save", metavar="NAME", help="name of the saved run (default: commit and time)")
     run.add_argument("--python", help="interpreter that runs the workers (default: this one)")
     run.set_defaults(pytest_args=[])
@@ -105,8 +109,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         for scenario in scenarios:
             cases = build(scenario)
             models = sorted({c.model for c in cases}, key=list(registry.runners()).index)
-            print(f"  {scenario.name:<22} {scenario.kind}, {len(cases)} cases: {', '.join(models)}; "
-                  f"workers {', '.join(map(str, scenario.workers))}")
+            print(
+                f"  {scenario.name:<22} {scenario.kind}, {len(cases)} cases: {', '.join(models)}; "
+                f"workers {', '.join(map(str, scenario.workers))}"
+            )
         for problem in problems:
             print(problem, file=sys.stderr)
         return EXIT_BAD_INPUT if problems else EXIT_OK
@@ -117,8 +123,14 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
     """The pytest command line that measures ``files`` as ``args`` asks."""
     save = [f"--benchmark-save={args.save}"] if args.save else ["--benchmark-autosave"]
     options = [
-        "-c", str(BENCH_INI), "--rootdir", os.getcwd(), "-v",
-        f"--benchmark-storage=file://{args.results.resolve()}", "--benchmark-save-data", *save,
+        "-c",
+        str(BENCH_INI),
+        "--rootdir",
+        os.getcwd(),
+        "-v",
+        f"--benchmark-storage=file://{args.results.resolve()}",
+        "--benchmark-save-data",
+        *save,
         "--benchmark-columns=median,iqr,min,max,rounds",
     ]
     if args.models:
@@ -146,12 +158,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
         return EXIT_BAD_INPUT
     args.results.mkdir(parents=True, exist_ok=True)
-    code = pytest.main(pytest_arguments(args, files))
-    return {
-        pytest.ExitCode.OK: EXIT_OK,
-        pytest.ExitCode.TESTS_FAILED: EXIT_FAILED,
-        pytest.ExitCode.INTERRUPTED: EXIT_INTERRUPTED,
-    }.get(code, EXIT_BAD_INPUT)
+    code = int(pytest.main(pytest_arguments(args, files)))
+    exits = {
+        int(pytest.ExitCode.OK): EXIT_OK,
+        int(pytest.ExitCode.TESTS_FAILED): EXIT_FAILED,
+        int(pytest.ExitCode.INTERRUPTED): EXIT_INTERRUPTED,
+    }
+    return exits.get(code, EXIT_BAD_INPUT)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ process it started can be stopped together by signalling the process group.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -29,6 +30,8 @@ STARTUP_TIMEOUT_S = 120.0
 GRACE_S = 2.0
 #: How long a worker that was told to stop may take before SIGKILL.
 KILL_GRACE_S = 1.0
+#: How long a worker that reported "done" may take to exit by itself.
+EXIT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -88,25 +91,69 @@ class _Reader:
         self._selector.close()
 
 
+def _live_members_proc(pgid: int) -> list[int] | None:
+    """Live (not zombie) processes in group ``pgid`` from /proc; ``None`` without /proc."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    members = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            members.append(int(entry))
+    return members
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` is still running (zombies waiting to be reaped
+    do not count: some init processes reap orphans only every second or two)."""
+    members = _live_members_proc(pgid)
+    if members is not None:
+        return bool(members)
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _wait_group(pgid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while group_alive(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> None:
-    """Stop the worker and everything in its process group: SIGTERM, then SIGKILL."""
+    """Stop the worker and everything in its process group: SIGTERM, then SIGKILL.
+
+    Returns once the group is empty (its orphans reaped), or after a bounded wait.
+    """
+    pgid = proc.pid
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(pgid, sig)
         except ProcessLookupError:
             break
         try:
             proc.wait(grace_s)
         except subprocess.TimeoutExpired:
             continue
-        if sig == signal.SIGTERM:
-            # The leader is gone; pool processes it left get no second chance.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            break
+        # The leader is gone; pool processes it may have left get no second chance.
+        if sig == signal.SIGTERM and group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)
+        break
     proc.wait()
+    _wait_group(pgid, 5.0)
 
 
 def _stderr_tail(stderr: IO[bytes], limit: int = 4000) -> str:
@@ -129,12 +176,17 @@ class _Session:
 
     def __init__(self, case: Case, python: str, on_event: Callable[[dict[str, Any]], None] | None) -> None:
         self.case, self.on_event = case, on_event
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
-            worker_command(python), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env=_worker_env(python), start_new_session=True,
+            worker_command(python),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=_worker_env(python),
+            start_new_session=True,
         )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.reader = _Reader(self.proc.stdout)
         self.proc.stdin.write(case.to_json().encode())
         self.proc.stdin.close()
@@ -143,7 +195,9 @@ class _Session:
         try:
             message = self.reader.next(timeout_s)
         except TimeoutError:
-            raise CaseFailed(f"timed out after {timeout_s:g} s waiting for {what}", status="timeout") from None
+            raise CaseFailed(
+                f"timed out after {timeout_s:g} s waiting for {what}", status="timeout"
+            ) from None
         if message is None:
             self.proc.wait(timeout=5)
             raise CaseFailed(
@@ -177,13 +231,15 @@ class _Session:
             env=hello["env"],
         )
 
-    def close(self) -> None:
-        try:
-            self.proc.wait(timeout=KILL_GRACE_S)
-        except subprocess.TimeoutExpired:
-            pass
+    def close(self, finished: bool) -> None:
+        if finished:
+            # It said "done": give it time to exit by itself before anything is signalled.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=EXIT_TIMEOUT_S)
         stop_group(self.proc)
         self.reader.close()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
         self.stderr.close()
 
 
@@ -198,10 +254,13 @@ def run_case(
     :raises ModelUnavailable: the model cannot run under ``python``
     """
     session = _Session(case, python, on_event)
+    finished = False
     try:
-        return session.run()
+        result = session.run()
+        finished = True
+        return result
     finally:
-        session.close()
+        session.close(finished)
 
 
 def run_cases(cases: Sequence[Case], python: str = sys.executable) -> list[CaseResult | Exception]:

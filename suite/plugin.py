@@ -49,11 +49,19 @@ class ReplayClock:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("suite", "concurrency comparison suite")
-    group.addoption("--suite-models", default=None, help="comma-separated models to run (default: each scenario's)")
-    group.addoption("--suite-workers", default=None, help="comma-separated worker counts, replacing each scenario's")
+    group.addoption(
+        "--suite-models", default=None, help="comma-separated models to run (default: each scenario's)"
+    )
+    group.addoption(
+        "--suite-workers", default=None, help="comma-separated worker counts, replacing each scenario's"
+    )
     group.addoption("--suite-rounds", type=int, default=None, help="measured rounds per case")
-    group.addoption("--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look")
-    group.addoption("--suite-python", default=None, help="interpreter that runs the workers (default: this one)")
+    group.addoption(
+        "--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look"
+    )
+    group.addoption(
+        "--suite-python", default=None, help="interpreter that runs the workers (default: this one)"
+    )
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -103,7 +111,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     params = [
         pytest.param(
-            case.scenario, case.model, case.workers, id=case_id,
+            case.scenario,
+            case.model,
+            case.workers,
+            id=case_id,
             marks=pytest.mark.benchmark(group=case.scenario, timer=ReplayClock()),
         )
         for case_id, case in node.cases.items()
@@ -121,7 +132,17 @@ def _extra_info(result: launcher.CaseResult) -> dict[str, Any]:
         "workload": case.kind,
         "params": case.params,
         "checksum": result.checksum,
-        **{key: result.env[key] for key in ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")},
+        **{
+            key: result.env[key]
+            for key in (
+                "python",
+                "implementation",
+                "gil_enabled",
+                "free_threaded",
+                "cpu_count",
+                "usable_cpus",
+            )
+        },
         "start_method": result.start_method,
         "startup_s": result.startup_s,
         "warmup_s": list(result.warmup_s),

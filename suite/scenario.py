@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic_core import ErrorDetails
@@ -83,7 +83,9 @@ def _problems(doc: Document, exc: ValidationError, prefix: KeyPath, allowed: Ite
     return problems
 
 
-def _check_names(doc: Document, values: Sequence[Any] | None, key: str, valid: Sequence[Any]) -> Iterator[Problem]:
+def _check_names(
+    doc: Document, values: Sequence[Any] | None, key: str, valid: Sequence[Any]
+) -> Iterator[Problem]:
     seen: set[Any] = set()
     for i, value in enumerate(values or ()):
         if valid and value not in valid:
@@ -99,12 +101,19 @@ def _workload(doc: Document, raw: dict[str, Any]) -> tuple[str, WorkloadParams]:
     kinds = registry.workloads()
     kind = raw.get("kind")
     if kind is None:
-        raise ScenarioError([doc.problem(("workload",), f"`kind` is missing; expected one of: {', '.join(kinds)}")])
+        raise ScenarioError(
+            [doc.problem(("workload",), f"`kind` is missing; expected one of: {', '.join(kinds)}")]
+        )
     if kind not in kinds:
         close = difflib.get_close_matches(str(kind), list(kinds), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise ScenarioError(
-            [doc.problem(("workload", "kind"), f"unknown workload kind {kind!r}; {hint}expected one of: {', '.join(kinds)}")]
+            [
+                doc.problem(
+                    ("workload", "kind"),
+                    f"unknown workload kind {kind!r}; {hint}expected one of: {', '.join(kinds)}",
+                )
+            ]
         )
     params_model = kinds[kind].Params
     try:
@@ -184,7 +193,12 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Scenario], list[Problem]]:
         if scenario.name in by_name:
             line = scenario.lines.get(("name",))
             problems.append(
-                Problem(str(path), line, "name", f"scenario name {scenario.name!r} is also used by {by_name[scenario.name]}")
+                Problem(
+                    str(path),
+                    line,
+                    "name",
+                    f"scenario name {scenario.name!r} is also used by {by_name[scenario.name]}",
+                )
             )
             continue
         by_name[scenario.name] = path
@@ -194,26 +208,23 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Scenario], list[Problem]]:
 
 def json_schema() -> dict[str, Any]:
     """A JSON Schema (draft 2020-12) of the scenario format, for editors."""
-    variants = [
-        create_model(  # type: ignore[call-overload]
+    variants: list[Any] = [
+        create_model(
             f"{kind.capitalize()}Workload",
             __base__=cls.Params,
-            kind=(Literal[kind], Field(description=cls.summary)),
+            kind=(cast(Any, Literal[kind]), Field(description=cls.summary)),
         )
         for kind, cls in registry.workloads().items()
     ]
-    model_names = tuple(registry.runners())
-    schema_model = create_model(  # type: ignore[call-overload]
+    model_name: Any = Literal[tuple(registry.runners())]
+    workload_union: Any = Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007
+    schema_model: Any = create_model(
         "Scenario",
         __base__=ScenarioFields,
-        workload=(_union(variants), ...),
-        models=(list[Literal[model_names]] | None, Field(default=None, min_length=1)),  # type: ignore[valid-type]
+        workload=(workload_union, ...),
+        models=(cast(Any, list[model_name] | None), Field(default=None, min_length=1)),
     )
     schema: dict[str, Any] = TypeAdapter(schema_model).json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Concurrency suite scenario"
     return schema
-
-
-def _union(variants: list[type[BaseModel]]) -> Any:
-    return Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007

@@ -39,8 +39,12 @@ def _rounds(case: Case, runner: Runner, out: TextIO) -> None:
             raise RuntimeError(f"checksum changed between rounds: {expected} then {digest}")
         expected = digest
         protocol.send(
-            out, protocol.ROUND, index=index, warmup=index < case.warmup,
-            duration_s=result.duration_s, checksum=digest,
+            out,
+            protocol.ROUND,
+            index=index,
+            warmup=index < case.warmup,
+            duration_s=result.duration_s,
+            checksum=digest,
         )
 
 
@@ -75,7 +79,10 @@ def main() -> int:
         measure(Case.from_json(sys.stdin.read()), out)
     except BaseException as exc:  # reported, then the exit code says it failed
         protocol.send(
-            out, protocol.ERROR, type=type(exc).__qualname__, message=str(exc),
+            out,
+            protocol.ERROR,
+            type=type(exc).__qualname__,
+            message=str(exc),
             traceback="".join(traceback.format_exception(exc)),
         )
         return 1

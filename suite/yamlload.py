@@ -28,19 +28,22 @@ class _StrictLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(
                 None, None, "aliases (*name) are not allowed in scenario files", event.start_mark
             )
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise yaml.MarkedYAMLError(
-                None, None, f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark
+                None,
+                None,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
             )
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -151,11 +154,11 @@ def parse_document(raw: bytes, file: str) -> Document:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        mark_line = mark.line + 1 if mark is not None else None
         message = exc.problem or exc.context or "invalid YAML"
         if "could not determine a constructor" in message:
             message = f"tags are not allowed ({message.split('tag ')[-1].strip()})"
-        raise ScenarioError([Problem(file, line, "", message)]) from exc
+        raise ScenarioError([Problem(file, mark_line, "", message)]) from exc
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem(file, None, "", f"invalid YAML: {exc}")]) from exc
     except RecursionError as exc:

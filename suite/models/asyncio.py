@@ -40,9 +40,13 @@ class AsyncioRunner(Runner):
             for i in indices:
                 values[i] = await task(i)
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(self.workers, tasks)):
-                group.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self.workers, tasks)):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:
+            # Report what the first failing task raised, as the other models do.
+            raise group_error.exceptions[0] from group_error
         return values
 
     def close(self) -> None:

@@ -1,0 +1,57 @@
+"""From a scenario to its cases: models, worker levels, overrides and --quick."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from suite import registry, scenario
+from suite.cases import QUICK_ROUNDS, Case, Overrides, build
+
+WriteScenario = Callable[..., Path]
+
+TEXT = """
+workload: {kind: cpu, tasks: 6, iterations: 4000}
+models: [sequential, threads, processes]
+workers: [2, 4]
+rounds: 7
+warmup: 2
+timeout_s: 9
+"""
+
+
+def test_sequential_runs_once_with_one_worker(write_scenario: WriteScenario) -> None:
+    cases = build(scenario.load(write_scenario(TEXT)))
+    assert [c.id for c in cases] == [
+        "sequential-w1",
+        "threads-w2",
+        "threads-w4",
+        "processes-w2",
+        "processes-w4",
+    ]
+    assert {(c.rounds, c.warmup, c.timeout_s, c.tasks) for c in cases} == {(7, 2, 9.0, 6)}
+
+
+def test_default_models_are_every_known_model(write_scenario: WriteScenario) -> None:
+    cases = build(
+        scenario.load(write_scenario("workload: {kind: cpu, tasks: 1, iterations: 1}\nworkers: [3]\n"))
+    )
+    assert [c.model for c in cases] == list(registry.runners())
+
+
+def test_overrides_narrow_models_and_replace_workers(write_scenario: WriteScenario) -> None:
+    loaded = scenario.load(write_scenario(TEXT))
+    cases = build(loaded, Overrides(models=["threads", "uvloop"], workers=[8], rounds=3))
+    assert [(c.model, c.workers, c.rounds) for c in cases] == [("threads", 8, 3)]
+
+
+def test_quick_cuts_rounds_and_work_but_not_tasks(write_scenario: WriteScenario) -> None:
+    cases = build(scenario.load(write_scenario(TEXT)), Overrides(quick=True))
+    assert {(c.rounds, c.warmup, c.params["iterations"], c.tasks) for c in cases} == {
+        (QUICK_ROUNDS, 1, 1000, 6)
+    }
+
+
+def test_case_round_trips_through_json(write_scenario: WriteScenario) -> None:
+    case = build(scenario.load(write_scenario(TEXT)))[1]
+    assert Case.from_json(case.to_json()) == case

@@ -1,0 +1,121 @@
+"""The runner contract, checked against every model the suite knows."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from suite import registry
+from suite.models import Runner
+from suite.models.processes import ProcessesRunner
+from suite.workloads import Workload
+from suite.workloads.cpu import CpuWorkload
+
+PARAMS = {
+    "cpu": {"tasks": 5, "iterations": 500},
+    "hash": {"tasks": 5, "bytes": 4096, "repeat": 2},
+    "sleep": {"tasks": 5, "latency_ms": 1},
+}
+
+
+def make_workload(kind: str) -> Workload:
+    cls = registry.workload(kind)
+    return cls(cls.Params.model_validate(PARAMS[kind]))
+
+
+def expected_values(kind: str) -> list[int]:
+    workload = make_workload(kind)
+    workload.prepare()
+    return [workload.run_task(i) for i in range(PARAMS[kind]["tasks"])]
+
+
+def run_rounds(runner: Runner, tasks: int, rounds: int = 2) -> list[list[int]]:
+    runner.start()
+    try:
+        return [list(runner.run_round(tasks).values) for _ in range(rounds)]
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("kind", sorted(PARAMS))
+def test_every_model_returns_the_same_values_in_task_order(model: str, kind: str) -> None:
+    runner = registry.runner(model)(make_workload(kind), workers=3)
+    for values in run_rounds(runner, PARAMS[kind]["tasks"]):
+        assert values == expected_values(kind)
+
+
+def test_round_durations_are_positive(model: str) -> None:
+    runner = registry.runner(model)(make_workload("sleep"), workers=2)
+    runner.start()
+    try:
+        result = runner.run_round(4)
+    finally:
+        runner.close()
+    # Four 1 ms sleeps on at most two workers cannot take less than 2 ms.
+    assert result.duration_s >= 0.002
+
+
+def test_more_workers_than_tasks(model: str) -> None:
+    runner = registry.runner(model)(make_workload("cpu"), workers=8)
+    assert run_rounds(runner, 3, rounds=1) == [expected_values("cpu")[:3]]
+
+
+def test_close_without_start_is_safe(model: str) -> None:
+    registry.runner(model)(make_workload("cpu"), workers=2).close()
+
+
+class Boom(Exception):
+    pass
+
+
+class FailingCpu(CpuWorkload):
+    """Module level, so process pools can unpickle it by reference."""
+
+    def run_task(self, index: int) -> int:
+        raise Boom(f"task {index}")
+
+
+def test_task_exception_propagates(model: str) -> None:
+    runner = registry.runner(model)(FailingCpu(make_workload("cpu").params), workers=2)
+    runner.start()
+    try:
+        with pytest.raises(Boom, match=r"task \d"):
+            runner.run_round(3)
+    finally:
+        runner.close()
+
+
+def test_registry_names_are_unique_and_ordered() -> None:
+    names = list(registry.runners())
+    assert names[:5] == ["sequential", "asyncio", "uvloop", "threads", "processes"]
+    assert set(names) >= {"processes-fork", "processes-forkserver", "processes-spawn"}
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    with pytest.raises(Exception, match=r"unknown model 'fibers'; valid: .*threads"):
+        registry.runner("fibers")
+
+
+def test_start_method_of_each_process_model() -> None:
+    assert registry.runner("processes-spawn")(make_workload("cpu"), 1).start_method == "spawn"
+    assert registry.runner("processes")(make_workload("cpu"), 1).start_method == (
+        multiprocessing.get_start_method()
+    )
+    assert registry.runner("threads")(make_workload("cpu"), 1).start_method is None
+
+
+def test_missing_start_method_makes_model_unavailable() -> None:
+    class Imaginary(ProcessesRunner):
+        name = "processes-imaginary"
+        method = "imaginary"
+
+    reason = Imaginary.unavailable_reason()
+    assert reason is not None
+    assert "imaginary" in reason
+
+
+def test_sleep_ideal_is_the_latency_bound() -> None:
+    workload = make_workload("sleep")  # 5 tasks of 1 ms
+    assert workload.ideal_s(2) == pytest.approx(0.003)
+    assert workload.ideal_s(5) == pytest.approx(0.001)
