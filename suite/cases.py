@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from . import registry
@@ -34,13 +33,6 @@ class Case:
     @property
     def tasks(self) -> int:
         return int(self.params["tasks"])
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Case:
-        return cls(**json.loads(text))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ process it started can be stopped together by signalling the process group.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import selectors
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -45,6 +46,22 @@ class CaseResult:
     startup_s: float
     start_method: str | None
     env: dict[str, Any] = field(default_factory=dict)
+    #: The worker's closing summary: task_ms, queue_ms, errors, ok_per_round, counters, ideal_s.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> dict[str, int]:
+        return dict(self.summary.get("errors") or {})
+
+    @property
+    def status(self) -> str:
+        """``ok``, or ``degraded`` when any measured task failed (the round still finished)."""
+        return "degraded" if self.errors else "ok"
+
+
+def job_json(case: Case, endpoint: dict[str, Any] | None = None) -> str:
+    """What a worker reads on stdin: the case, and where its backend listens."""
+    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint})
 
 
 def worker_command(python: str) -> list[str]:
@@ -61,7 +78,7 @@ def _worker_env(python: str) -> dict[str, str]:
     return env
 
 
-class _Reader:
+class LineReader:
     """Reads protocol lines from the worker's stdout with a deadline per message."""
 
     def __init__(self, stream: IO[bytes]) -> None:
@@ -174,7 +191,13 @@ def _exit_reason(returncode: int | None) -> str:
 class _Session:
     """One worker process for one case, from launch to a :class:`CaseResult`."""
 
-    def __init__(self, case: Case, python: str, on_event: Callable[[dict[str, Any]], None] | None) -> None:
+    def __init__(
+        self,
+        case: Case,
+        python: str,
+        on_event: Callable[[dict[str, Any]], None] | None,
+        endpoint: dict[str, Any] | None,
+    ) -> None:
         self.case, self.on_event = case, on_event
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
@@ -187,8 +210,8 @@ class _Session:
         )
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
-        self.reader = _Reader(self.proc.stdout)
-        self.proc.stdin.write(case.to_json().encode())
+        self.reader = LineReader(self.proc.stdout)
+        self.proc.stdin.write(job_json(case, endpoint).encode())
         self.proc.stdin.close()
 
     def expect(self, timeout_s: float, what: str) -> dict[str, Any]:
@@ -220,7 +243,7 @@ class _Session:
             self.expect(case.timeout_s + GRACE_S, f"round {i} (timeout_s={case.timeout_s:g})")
             for i in range(case.warmup + case.rounds)
         ]
-        self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
+        done = self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
         return CaseResult(
             case=case,
             durations_s=tuple(r["duration_s"] for r in rounds if not r["warmup"]),
@@ -229,6 +252,7 @@ class _Session:
             startup_s=ready["startup_s"],
             start_method=ready["start_method"],
             env=hello["env"],
+            summary={k: v for k, v in done.items() if k != "event"},
         )
 
     def close(self, finished: bool) -> None:
@@ -247,13 +271,17 @@ def run_case(
     case: Case,
     python: str = sys.executable,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    endpoint: dict[str, Any] | None = None,
 ) -> CaseResult:
     """Measure ``case`` in a new worker process running ``python``.
+
+    ``endpoint`` is what the case's backend reported when it came up (see
+    :mod:`suite.backend`); the worker hands it to the workload.
 
     :raises CaseFailed: the worker raised, died, or missed a deadline; it is stopped
     :raises ModelUnavailable: the model cannot run under ``python``
     """
-    session = _Session(case, python, on_event)
+    session = _Session(case, python, on_event, endpoint)
     finished = False
     try:
         result = session.run()
@@ -261,14 +289,3 @@ def run_case(
         return result
     finally:
         session.close(finished)
-
-
-def run_cases(cases: Sequence[Case], python: str = sys.executable) -> list[CaseResult | Exception]:
-    """Run cases one after the other; a failure is returned in place of its result."""
-    results: list[CaseResult | Exception] = []
-    for case in cases:
-        try:
-            results.append(run_case(case, python))
-        except (CaseFailed, ModelUnavailable) as exc:
-            results.append(exc)
-    return results

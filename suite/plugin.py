@@ -10,6 +10,7 @@ through a replaying clock, so the stored statistics are exactly the worker's num
 from __future__ import annotations
 
 import importlib
+import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from . import environment, launcher
+from . import environment, launcher, registry
+from .backend import BackendError, Backends
 from .cases import Case, Overrides, build
 from .errors import CaseFailed, ModelUnavailable, ScenarioError
 from .scenario import SUFFIXES, Scenario, load
@@ -122,9 +124,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("scenario", "model", "workers"), params)
 
 
-def _extra_info(result: launcher.CaseResult) -> dict[str, Any]:
-    case = result.case
-    return {
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def extra_info(result: launcher.CaseResult) -> dict[str, Any]:
+    """What pytest-benchmark stores beside the round times: what ran, where, and why it won."""
+    case, summary = result.case, result.summary
+    median_s = statistics.median(result.durations_s)
+    ideal_s = summary.get("ideal_s")
+    info: dict[str, Any] = {
         "scenario": case.scenario,
         "model": case.model,
         "workers": case.workers,
@@ -132,22 +141,47 @@ def _extra_info(result: launcher.CaseResult) -> dict[str, Any]:
         "workload": case.kind,
         "params": case.params,
         "checksum": result.checksum,
-        **{
-            key: result.env[key]
-            for key in (
-                "python",
-                "implementation",
-                "gil_enabled",
-                "free_threaded",
-                "cpu_count",
-                "usable_cpus",
-            )
-        },
+        **{key: result.env[key] for key in ENV_KEYS},
         "start_method": result.start_method,
         "startup_s": result.startup_s,
         "warmup_s": list(result.warmup_s),
-        "status": "ok",
+        "status": result.status,
+        "reason": None,
+        "task_ms": summary.get("task_ms"),
+        "queue_ms": summary.get("queue_ms"),
+        "task_cdf_ms": summary.get("task_cdf_ms"),
+        "errors": result.errors,
+        "tasks_ok": sum(summary.get("ok_per_round", [])),
+        "throughput_per_s": _median(
+            [
+                ok / d
+                for ok, d in zip(summary.get("ok_per_round", []), result.durations_s, strict=False)
+                if d > 0
+            ]
+        ),
+        "ideal_s": ideal_s,
+        "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,
     }
+    for name, per_round in (summary.get("counters") or {}).items():
+        info[name] = _median(per_round)
+    if result.status == "degraded":
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.errors.items()))
+        info["reason"] = f"{counts} in {case.rounds} measured rounds of {case.tasks} tasks"
+    info.update(registry.workload(case.kind).result_names(info))
+    return info
+
+
+ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
+
+
+def _endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
+    backend = registry.workload(case.kind).backend
+    if backend is None:
+        return None
+    try:
+        return config.stash[BACKENDS].endpoint(backend)
+    except BackendError as exc:
+        pytest.fail(f"{case.scenario} {case.id}: {exc}", pytrace=False)
 
 
 def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
@@ -155,16 +189,30 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     node = request.node.getparent(ScenarioFile)
     assert node is not None
     case = node.cases[request.node.callspec.id]
+    endpoint = _endpoint(request.config, case)
     try:
-        result = launcher.run_case(case, python=request.config.getoption("suite_python") or sys.executable)
+        result = launcher.run_case(case, python=_python(request.config), endpoint=endpoint)
     except ModelUnavailable as exc:
         pytest.skip(f"{case.model} unavailable: {exc}")
     except CaseFailed as exc:
         pytest.fail(f"{case.scenario} {case.id}: {exc.reason}\n{exc.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
-    benchmark.extra_info.update(_extra_info(result))
+    benchmark.extra_info.update(extra_info(result))
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
+
+
+def _python(config: pytest.Config) -> str:
+    python: str = config.getoption("suite_python") or sys.executable
+    return python
+
+
+BACKENDS = pytest.StashKey[Backends]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[BACKENDS] = Backends()
+    config.add_cleanup(config.stash[BACKENDS].close)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

@@ -1,22 +1,35 @@
 """The worker program: measures one case and reports over its stdout. Run by the launcher.
 
-It reads a :class:`~suite.cases.Case` as JSON on stdin. Anything the measured code prints
-goes to stderr, so stdout carries only protocol messages.
+It reads a job (a :class:`~suite.cases.Case` and the endpoint of the backend it needs)
+as JSON on stdin. Anything the measured code prints goes to stderr, so stdout carries
+only protocol messages.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import resource
 import signal
 import sys
 import time
 import traceback
-from typing import TextIO
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TextIO
 
-from . import environment, protocol, registry
+from . import environment, protocol, registry, stats
 from .cases import Case
-from .models import Runner
+from .models import RoundResult, Runner
+from .workloads import Workload
+
+#: Descriptors a worker keeps for itself beyond what its tasks need (pipes, imports, logs).
+DESCRIPTOR_MARGIN = 64
+
+
+class ResourceLimitError(Exception):
+    """The case needs more of a resource than this machine allows."""
 
 
 def _die_with_parent() -> None:
@@ -28,28 +41,111 @@ def _die_with_parent() -> None:
         pass
 
 
-def _rounds(case: Case, runner: Runner, out: TextIO) -> None:
+def raise_descriptor_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def check_descriptors(workload: Workload, runner: Runner, limit: int, server_limit: int | None) -> None:
+    """Refuse a case that would run out of file descriptors, before anything starts."""
+    per_process = workload.descriptors_needed(runner.concurrency_per_process)
+    if not per_process:
+        return
+    needed = per_process + DESCRIPTOR_MARGIN
+    if needed > limit:
+        raise ResourceLimitError(
+            f"needs {needed} file descriptors per process ({per_process} sockets for "
+            f"{runner.concurrency_per_process} concurrent tasks + {DESCRIPTOR_MARGIN} margin) but "
+            f"RLIMIT_NOFILE allows {limit}; raise the hard limit (ulimit -Hn) or use fewer workers"
+        )
+    total = workload.descriptors_needed(runner.workers) + DESCRIPTOR_MARGIN
+    if server_limit is not None and total > server_limit:
+        raise ResourceLimitError(
+            f"the server would need {total} file descriptors ({runner.workers} connections + "
+            f"{DESCRIPTOR_MARGIN} margin) but its RLIMIT_NOFILE allows {server_limit}"
+        )
+
+
+@dataclass
+class Tally:
+    """What the measured rounds add up to, beyond their durations."""
+
+    task_s: list[float] = field(default_factory=list)
+    queue_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    ok_per_round: list[int] = field(default_factory=list)
+    counters: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, workload: Workload, result: RoundResult, grown: dict[str, float]) -> None:
+        ok = 0
+        for value, start, end in result.tasks:
+            self.queue_s.append(start - result.started)
+            error = workload.error_class(value)
+            if error is None:
+                ok += 1
+                self.task_s.append(end - start)
+            else:
+                self.errors[error] += 1
+        self.ok_per_round.append(ok)
+        for name, amount in grown.items():
+            self.counters.setdefault(name, []).append(amount)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "task_ms": stats.percentiles_ms(self.task_s),
+            "queue_ms": stats.percentiles_ms(self.queue_s),
+            "task_cdf_ms": stats.cdf_ms(self.task_s),
+            "errors": dict(self.errors),
+            "ok_per_round": self.ok_per_round,
+            "counters": self.counters,
+        }
+
+
+def _grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in after if name in before}
+
+
+def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tally:
     expected: str | None = None
+    tally = Tally()
     for index in range(case.warmup + case.rounds):
-        result = runner.run_round(case.tasks)
-        if len(result.values) != case.tasks:
-            raise RuntimeError(f"round {index} returned {len(result.values)} values for {case.tasks} tasks")
+        before = workload.counters()
+        result = runner.run_round(case.tasks, index)
+        grown = _grown(before, workload.counters())
+        if len(result.tasks) != case.tasks:
+            raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {case.tasks} tasks")
         digest = protocol.checksum(result.values)
-        if expected is not None and digest != expected:
+        errors = sum(workload.error_class(v) is not None for v in result.values)
+        if expected is not None and digest != expected and not errors:
             raise RuntimeError(f"checksum changed between rounds: {expected} then {digest}")
-        expected = digest
+        expected = expected if errors else digest
+        warmup = index < case.warmup
+        if not warmup:
+            tally.add(workload, result, grown)
         protocol.send(
             out,
             protocol.ROUND,
             index=index,
-            warmup=index < case.warmup,
+            warmup=warmup,
             duration_s=result.duration_s,
             checksum=digest,
+            errors=errors,
+            counters=grown,
         )
+    return tally
 
 
-def measure(case: Case, out: TextIO) -> None:
+def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
     """Start the case's runner, run its rounds, and report each step on ``out``."""
+    limit = raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     runner_class = registry.runner(case.model)
     reason = runner_class.unavailable_reason()
@@ -57,18 +153,19 @@ def measure(case: Case, out: TextIO) -> None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
     workload_class = registry.workload(case.kind)
-    workload = workload_class(workload_class.Params.model_validate(case.params))
+    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint)
     runner = runner_class(workload, case.workers)
+    check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))
     try:
         began = time.perf_counter()
         runner.start()
         protocol.send(
             out, protocol.READY, startup_s=time.perf_counter() - began, start_method=runner.start_method
         )
-        _rounds(case, runner, out)
+        tally = _rounds(case, runner, workload, out)
     finally:
         runner.close()
-    protocol.send(out, protocol.DONE)
+    protocol.send(out, protocol.DONE, ideal_s=workload.ideal_s(case.workers), **tally.summary())
 
 
 def main() -> int:
@@ -76,7 +173,8 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     try:
-        measure(Case.from_json(sys.stdin.read()), out)
+        job = json.loads(sys.stdin.read())
+        measure(Case(**job["case"]), job.get("endpoint"), out)
     except BaseException as exc:  # reported, then the exit code says it failed
         protocol.send(
             out,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from suite import registry, scenario
 from suite.cases import QUICK_ROUNDS, Case, Overrides, build
+from suite.launcher import job_json
 
 WriteScenario = Callable[..., Path]
 
@@ -52,6 +54,8 @@ def test_quick_cuts_rounds_and_work_but_not_tasks(write_scenario: WriteScenario)
     }
 
 
-def test_case_round_trips_through_json(write_scenario: WriteScenario) -> None:
+def test_case_round_trips_through_the_worker_job(write_scenario: WriteScenario) -> None:
     case = build(scenario.load(write_scenario(TEXT)))[1]
-    assert Case.from_json(case.to_json()) == case
+    job = json.loads(job_json(case, {"url": "http://127.0.0.1:1"}))
+    assert Case(**job["case"]) == case
+    assert job["endpoint"] == {"url": "http://127.0.0.1:1"}

@@ -112,7 +112,7 @@ def test_task_output_does_not_corrupt_the_protocol() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", program],
-        input=case().to_json(),
+        input=launcher.job_json(case()),
         capture_output=True,
         text=True,
         timeout=60,

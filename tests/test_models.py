@@ -26,14 +26,14 @@ def make_workload(kind: str) -> Workload:
 
 def expected_values(kind: str) -> list[int]:
     workload = make_workload(kind)
-    workload.prepare()
+    workload.prepare(1)
     return [workload.run_task(i) for i in range(PARAMS[kind]["tasks"])]
 
 
 def run_rounds(runner: Runner, tasks: int, rounds: int = 2) -> list[list[int]]:
     runner.start()
     try:
-        return [list(runner.run_round(tasks).values) for _ in range(rounds)]
+        return [list(runner.run_round(tasks, n).values) for n in range(rounds)]
     finally:
         runner.close()
 
@@ -49,11 +49,16 @@ def test_round_durations_are_positive(model: str) -> None:
     runner = registry.runner(model)(make_workload("sleep"), workers=2)
     runner.start()
     try:
-        result = runner.run_round(4)
+        result = runner.run_round(4, 0)
     finally:
         runner.close()
     # Four 1 ms sleeps on at most two workers cannot take less than 2 ms.
     assert result.duration_s >= 0.002
+    # Every task started and ended inside its round, and took at least its 1 ms sleep.
+    end = result.started + result.duration_s
+    for _, task_start, task_end in result.tasks:
+        assert result.started <= task_start <= task_end <= end
+        assert task_end - task_start >= 0.001
 
 
 def test_more_workers_than_tasks(model: str) -> None:
@@ -81,9 +86,34 @@ def test_task_exception_propagates(model: str) -> None:
     runner.start()
     try:
         with pytest.raises(Boom, match=r"task \d"):
-            runner.run_round(3)
+            runner.run_round(3, 0)
     finally:
         runner.close()
+
+
+class CountingCpu(CpuWorkload):
+    """Records its hooks, to check the order the runners call them in."""
+
+    calls: list[str]
+
+    def prepare(self, concurrency: int) -> None:
+        self.calls = [f"prepare({concurrency})"]
+
+    def begin_round(self, round_no: int) -> None:
+        self.calls.append(f"begin_round({round_no})")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+@pytest.mark.parametrize("model", ["sequential", "asyncio", "uvloop", "threads"])
+def test_hooks_run_in_order_in_process(model: str) -> None:
+    # Pool processes call the hooks in their own processes: test_http checks them there.
+    workload = CountingCpu(make_workload("cpu").params)
+    runner = registry.runner(model)(workload, workers=3)
+    run_rounds(runner, 2, rounds=2)
+    expected_concurrency = 1 if model == "sequential" else 3
+    assert workload.calls == [f"prepare({expected_concurrency})", "begin_round(0)", "begin_round(1)", "close"]
 
 
 def test_registry_names_are_unique_and_ordered() -> None:

@@ -12,15 +12,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..workloads import Workload
+from ..workloads import TimedValue, Workload
 
 
 @dataclass(frozen=True)
 class RoundResult:
-    """What one timed round produced: its wall time and each task's value, in task order."""
+    """One timed round: when it started, its wall time, and each task's value, start and
+    end (``perf_counter``), in task order."""
 
+    started: float
     duration_s: float
-    values: Sequence[int]
+    tasks: Sequence[TimedValue]
+
+    @property
+    def values(self) -> list[int]:
+        return [value for value, _, _ in self.tasks]
 
 
 class Runner(abc.ABC):
@@ -64,9 +70,17 @@ class Runner(abc.ABC):
     def start(self) -> None:
         """Build the pool, loop or session; everything a round needs but should not time."""
 
+    @property
+    def concurrency_per_process(self) -> int:
+        """The most tasks one process runs at once under this model (sizes clients and
+        the file-descriptor pre-flight)."""
+        return self.workers
+
     @abc.abstractmethod
-    def run_round(self, tasks: int) -> RoundResult:
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
         """Run tasks ``0 .. tasks - 1`` once and time the batch, excluding set-up.
+
+        Calls the workload's ``begin_round(round_no)`` in each process first.
 
         :raises Exception: whatever a task raised; the worker reports it as the case's failure
         """
@@ -75,15 +89,15 @@ class Runner(abc.ABC):
         """Release what :meth:`start` built. Must be safe to call after a failed start."""
 
 
-def timed(fn: Callable[[], Sequence[int]]) -> RoundResult:
+def timed(fn: Callable[[], Sequence[TimedValue]]) -> RoundResult:
     """Time ``fn`` with ``perf_counter`` around the call and nothing else."""
     start = time.perf_counter()
-    values = fn()
-    return RoundResult(time.perf_counter() - start, values)
+    tasks = fn()
+    return RoundResult(start, time.perf_counter() - start, tasks)
 
 
-async def timed_async(fn: Callable[[], Awaitable[Sequence[int]]]) -> RoundResult:
+async def timed_async(fn: Callable[[], Awaitable[Sequence[TimedValue]]]) -> RoundResult:
     """Like :func:`timed`, with the clock read inside the already-running loop."""
     start = time.perf_counter()
-    values = await fn()
-    return RoundResult(time.perf_counter() - start, values)
+    tasks = await fn()
+    return RoundResult(start, time.perf_counter() - start, tasks)

@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 from collections.abc import Callable
 
+from ..workloads import TimedValue
 from . import RoundResult, Runner, timed_async
 
 
@@ -23,18 +24,22 @@ class AsyncioRunner(Runner):
         return None
 
     def start(self) -> None:
-        self.workload.prepare()
         self._loop_runner = asyncio.Runner(loop_factory=self.loop_factory())
-        self._loop_runner.get_loop()  # create the loop now, outside the timed region
+        # Create the loop and the workload's clients (sessions) now, outside any round.
+        self._loop_runner.run(self.workload.prepare_async(self.workers))
 
-    def run_round(self, tasks: int) -> RoundResult:
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._loop_runner is not None, "start() was not called"
-        return self._loop_runner.run(timed_async(lambda: self._gather(tasks)))
+        return self._loop_runner.run(self._round(tasks, round_no))
 
-    async def _gather(self, tasks: int) -> list[int]:
-        values = [0] * tasks
+    async def _round(self, tasks: int, round_no: int) -> RoundResult:
+        await self.workload.begin_round_async(round_no)
+        return await timed_async(lambda: self._gather(tasks))
+
+    async def _gather(self, tasks: int) -> list[TimedValue]:
+        values: list[TimedValue] = [(0, 0.0, 0.0)] * tasks
         indices = iter(range(tasks))
-        task = self.workload.run_task_async
+        task = self.workload.run_timed_async
 
         async def worker() -> None:
             for i in indices:
@@ -51,7 +56,10 @@ class AsyncioRunner(Runner):
 
     def close(self) -> None:
         if self._loop_runner is not None:
-            self._loop_runner.close()
+            try:
+                self._loop_runner.run(self.workload.close_async())
+            finally:
+                self._loop_runner.close()
 
 
 class UvloopRunner(AsyncioRunner):

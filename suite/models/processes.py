@@ -6,27 +6,33 @@ its own data; a task sends only its index and returns an int.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import ClassVar
 
-from ..workloads import Workload
+from ..workloads import TimedValue, Workload
 from . import RoundResult, Runner, timed
 
 _installed: Workload | None = None
+_round_no = -1
 
 
 def _install(workload: Workload) -> None:
     global _installed
-    workload.prepare()
+    workload.prepare(1)
     _installed = workload
 
 
-def _run_installed(index: int) -> int:
+def _run_installed(round_no: int, index: int) -> TimedValue:
+    global _round_no
     assert _installed is not None, "pool initializer did not run"
-    return _installed.run_task(index)
+    if round_no != _round_no:
+        _round_no = round_no
+        _installed.begin_round(round_no)
+    return _installed.run_timed(index)
 
 
 def _pid_after(delay_s: float) -> int:
@@ -46,6 +52,10 @@ class ProcessesRunner(Runner):
         if cls.method is not None and cls.method not in multiprocessing.get_all_start_methods():
             return f"start method {cls.method!r} is not offered on this platform"
         return None
+
+    @property
+    def concurrency_per_process(self) -> int:
+        return 1
 
     @property
     def start_method(self) -> str:
@@ -70,10 +80,10 @@ class ProcessesRunner(Runner):
             seen.update(self._pool.map(_pid_after, [delay] * self.workers))
             delay = min(delay * 2, 0.2)
 
-    def run_round(self, tasks: int) -> RoundResult:
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"
-        pool = self._pool
-        return timed(lambda: list(pool.map(_run_installed, range(tasks))))
+        pool, task = self._pool, functools.partial(_run_installed, round_no)
+        return timed(lambda: list(pool.map(task, range(tasks))))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -12,11 +12,15 @@ class SequentialRunner(Runner):
     fixed_workers = 1
 
     def start(self) -> None:
-        self.workload.prepare()
+        self.workload.prepare(1)
 
-    def run_round(self, tasks: int) -> RoundResult:
-        task = self.workload.run_task
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        self.workload.begin_round(round_no)
+        task = self.workload.run_timed
         return timed(lambda: [task(i) for i in range(tasks)])
+
+    def close(self) -> None:
+        self.workload.close()
 
 
 RUNNERS = (SequentialRunner,)

@@ -15,21 +15,24 @@ class ThreadsRunner(Runner):
     _pool: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
-        self.workload.prepare()
+        # One client (connection pool) shared by all threads, sized for all of them.
+        self.workload.prepare(self.workers)
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="suite")
         # The executor starts threads lazily; make it start all of them now, untimed,
         # by keeping each busy until every one exists.
         barrier = threading.Barrier(self.workers)
         list(self._pool.map(lambda _: barrier.wait(timeout=30), range(self.workers)))
 
-    def run_round(self, tasks: int) -> RoundResult:
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"
-        pool, task = self._pool, self.workload.run_task
+        self.workload.begin_round(round_no)
+        pool, task = self._pool, self.workload.run_timed
         return timed(lambda: list(pool.map(task, range(tasks))))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        self.workload.close()
 
 
 RUNNERS = (ThreadsRunner,)

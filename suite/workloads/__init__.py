@@ -7,11 +7,16 @@ subclass and names it ``WORKLOAD``.
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_TASKS = 1_000_000
+
+#: A task's value and when it started and ended (``time.perf_counter``, which is the
+#: system-wide monotonic clock on Linux, so times from pool processes compare).
+TimedValue = tuple[int, float, float]
 
 
 class WorkloadParams(BaseModel):
@@ -33,6 +38,11 @@ class Workload(abc.ABC):
     sequential baseline, :meth:`run_task_async` on event loops. Both must do the same
     work and return the same value for the same index, so the checksum of a round is
     identical under every model.
+
+    Hooks run in every process that runs tasks, in this order: :meth:`prepare` (or
+    :meth:`prepare_async` inside the event loop) once, :meth:`begin_round` before each
+    round's first task, :meth:`close` at the end. None of them is timed, except that a
+    pool process calls :meth:`begin_round` when its first task of a round arrives.
     """
 
     #: The name used as ``workload.kind`` in scenario files.
@@ -41,22 +51,43 @@ class Workload(abc.ABC):
     Params: ClassVar[type[WorkloadParams]]
     #: What the kind measures, one line, for ``suite list``.
     summary: ClassVar[str]
+    #: A server the parent must run for this kind (module ``suite.<backend>``), if any.
+    backend: ClassVar[str | None] = None
 
-    def __init__(self, params: WorkloadParams) -> None:
+    def __init__(self, params: WorkloadParams, endpoint: dict[str, Any] | None = None) -> None:
         self.params = params
+        #: What the parent's backend reported when it came up (its URL, limits).
+        self.endpoint = endpoint or {}
 
     def __getstate__(self) -> dict[str, Any]:
         # Only parameters travel to pool processes; each process prepares its own data.
-        return {"params": self.params}
+        return {"params": self.params, "endpoint": self.endpoint}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["params"])  # type: ignore[misc]
+        self.__init__(state["params"], state["endpoint"])  # type: ignore[misc]
 
-    def prepare(self) -> None:
-        """Build what tasks need (buffers, ...) in the process that runs them.
+    def prepare(self, concurrency: int) -> None:
+        """Build what tasks need (buffers, clients) in the process that runs them.
 
-        Called once per process, before any round and outside the timed region.
+        :param concurrency: the most tasks this process runs at once (its pool size
+            for threads and async models, 1 for the baseline and each pool process)
         """
+
+    async def prepare_async(self, concurrency: int) -> None:
+        """:meth:`prepare` for event loops, called inside the running loop."""
+        self.prepare(concurrency)
+
+    def begin_round(self, round_no: int) -> None:
+        """Called before each round's first task in this process (``round_no`` from 0)."""
+
+    async def begin_round_async(self, round_no: int) -> None:
+        self.begin_round(round_no)
+
+    def close(self) -> None:
+        """Release what :meth:`prepare` built."""
+
+    async def close_async(self) -> None:
+        self.close()
 
     @abc.abstractmethod
     def run_task(self, index: int) -> int:
@@ -70,6 +101,38 @@ class Workload(abc.ABC):
         """
         return self.run_task(index)
 
+    def run_timed(self, index: int) -> TimedValue:
+        start = time.perf_counter()
+        value = self.run_task(index)
+        return value, start, time.perf_counter()
+
+    async def run_timed_async(self, index: int) -> TimedValue:
+        start = time.perf_counter()
+        value = await self.run_task_async(index)
+        return value, start, time.perf_counter()
+
+    def error_class(self, value: int) -> str | None:
+        """The error a task value stands for (``timeout``, ``http_503``...), ``None`` if ok.
+
+        Kinds whose tasks can fail without stopping the round encode failures in the
+        value; the worker counts them and keeps them out of latency samples.
+        """
+        return None
+
+    def counters(self) -> dict[str, float]:
+        """Monotonic counters read before and after each round, outside the timed region
+        (e.g. the server's CPU seconds); the worker records how much each grew."""
+        return {}
+
+    def descriptors_needed(self, concurrency: int) -> int:
+        """File descriptors one process running ``concurrency`` tasks at once needs."""
+        return 0
+
     def ideal_s(self, workers: int) -> float | None:
         """The physical lower bound of one round with ``workers``, if the kind knows it."""
         return None
+
+    @classmethod
+    def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
+        """Extra ``extra_info`` entries under the names this kind's users expect."""
+        return {}

@@ -45,7 +45,7 @@ class HashWorkload(Workload):
     params: HashParams
     _buffer = b""
 
-    def prepare(self) -> None:
+    def prepare(self, concurrency: int) -> None:
         self._buffer = random.Random(self.params.bytes).randbytes(self.params.bytes)
 
     def run_task(self, index: int) -> int:

@@ -26,7 +26,7 @@ class SleepWorkload(Workload):
     params: SleepParams
     _async_sleep: Callable[[float], Awaitable[None]]
 
-    def prepare(self) -> None:
+    def prepare(self, concurrency: int) -> None:
         # anyio.sleep is the running loop's own sleep (asyncio's or trio's). Imported here,
         # in the worker, so that loading scenarios does not import anyio before pytest.
         import anyio
