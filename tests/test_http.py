@@ -198,7 +198,9 @@ def test_ideal_is_the_latency_bound() -> None:
     assert fixed.ideal_s(100) == pytest.approx(0.1)
     assert fixed.ideal_s(7) == pytest.approx(72 * 0.02)
     drawn = HttpWorkload(HttpParams(tasks=5, latency={"distribution": "exponential", "mean_ms": 5}))
-    assert drawn.ideal_s(5) is None
+    draws = [drawn.params.latency_for(i) for i in range(5)]
+    assert drawn.ideal_s(5) == pytest.approx(max(draws) / 1000)
+    assert drawn.ideal_s(1) == pytest.approx(sum(draws) / 1000)
 
 
 @pytest.mark.parametrize("distribution", ["uniform", "exponential", "lognormal"])

@@ -137,3 +137,25 @@ def _suite_importable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
     # pytester's subprocess must import this copy of the suite, installed or not.
     root = str(Path(__file__).resolve().parent.parent)
     monkeypatch.setenv("PYTHONPATH", root)
+
+
+def test_http_scenario_records_latency_throughput_and_server_cpu(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        web="workload: {kind: http, tasks: 40, latency_ms: 10, body_bytes: 100}\n"
+        "models: [asyncio, threads]\nworkers: [20]\nrounds: 2\n",
+    )
+    run(pytester, "web.yaml", "--benchmark-json=out.json").assert_outcomes(passed=2)
+    benches = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
+    for bench in benches:
+        info = bench["extra_info"]
+        assert set(info["latency_ms"]) == {"p50", "p90", "p99", "max"}
+        assert info["latency_ms"]["p50"] >= 10
+        assert info["requests_ok"] == 80
+        assert info["errors"] == {}
+        assert info["status"] == "ok"
+        assert info["throughput_rps"] > 0
+        assert info["server_cpu_s"] > 0
+        assert info["new_connections"] == 0  # warm: opened during the warm-up round
+        assert info["ideal_s"] == pytest.approx(0.02)
+        assert 0 < info["efficiency"] <= 1

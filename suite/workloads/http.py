@@ -210,9 +210,13 @@ class HttpWorkload(Workload):
         return concurrency  # one socket per request in flight
 
     def ideal_s(self, workers: int) -> float | None:
-        if self.params.latency_ms is None:
-            return None
-        return math.ceil(self.params.tasks / workers) * self.params.latency_ms / 1000
+        tasks = self.params.tasks
+        if self.params.latency_ms is not None:
+            return math.ceil(tasks / workers) * self.params.latency_ms / 1000
+        # Drawn latencies: no schedule beats the slowest request, nor the total spread
+        # evenly over the workers.
+        draws = [self.params.latency_for(i) for i in range(tasks)]
+        return max(max(draws), sum(draws) / workers) / 1000
 
     @classmethod
     def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,73 @@
+"""CPU, context switches and memory of a worker's whole process tree (psutil).
+
+The tree is the worker, its threads and every process it started (pool processes, a
+forkserver), so a model is not flattered by work that happens in its children.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import psutil
+
+
+def tree(pid: int | None = None) -> list[psutil.Process]:
+    """The process ``pid`` (default: this one) and all its live descendants."""
+    root = psutil.Process(pid or os.getpid())
+    try:
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def cpu_counters(pid: int | None = None) -> dict[str, float]:
+    """Monotonic CPU and context-switch totals of the tree, for per-round differences."""
+    totals = {"cpu_user_s": 0.0, "cpu_sys_s": 0.0, "ctx_voluntary": 0.0, "ctx_involuntary": 0.0}
+    for proc in tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            with proc.oneshot():
+                cpu, ctx = proc.cpu_times(), proc.num_ctx_switches()
+            totals["cpu_user_s"] += cpu.user
+            totals["cpu_sys_s"] += cpu.system
+            totals["ctx_voluntary"] += ctx.voluntary
+            totals["ctx_involuntary"] += ctx.involuntary
+    return totals
+
+
+def rss_bytes(pid: int | None = None) -> int:
+    """Resident memory of the tree now, summed over its processes (shared pages counted
+    in each, as the kernel reports them)."""
+    total = 0
+    for proc in tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += proc.memory_info().rss
+    return total
+
+
+def uss_bytes(pid: int | None = None) -> int | None:
+    """Unique memory of the tree (pages no other process shares), where the platform
+    gives it; forked children share pages, so this is the fair memory cost."""
+    total = 0
+    for proc in tree(pid):
+        try:
+            total += proc.memory_full_info().uss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        except AttributeError:  # no USS on this platform
+            return None
+    return total
+
+
+class PeakSampler:
+    """Keeps the highest tree RSS seen; :meth:`sample` is called while waiting."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self.samples = 0
+
+    def sample(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            self.samples += 1
