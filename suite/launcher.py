@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from . import protocol
+from . import protocol, resources
 from .cases import Case
 from .errors import CaseFailed, ModelUnavailable
 
@@ -31,6 +31,8 @@ STARTUP_TIMEOUT_S = 120.0
 GRACE_S = 2.0
 #: How long a worker that was told to stop may take before SIGKILL.
 KILL_GRACE_S = 1.0
+#: How often the parent samples the worker tree's memory during measured rounds.
+SAMPLE_EVERY_S = 0.1
 #: How long a worker that reported "done" may take to exit by itself.
 EXIT_TIMEOUT_S = 10.0
 
@@ -46,8 +48,11 @@ class CaseResult:
     startup_s: float
     start_method: str | None
     env: dict[str, Any] = field(default_factory=dict)
-    #: The worker's closing summary: task_ms, queue_ms, errors, ok_per_round, counters, ideal_s.
+    #: The worker's closing summary: task_ms, queue_ms, errors, ok_per_round, counters, uss_bytes.
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Highest resident memory of the worker's process tree seen during measured rounds.
+    peak_rss_bytes: int = 0
+    rss_samples: int = 0
 
     @property
     def errors(self) -> dict[str, int]:
@@ -88,15 +93,22 @@ class LineReader:
         self._buffer = b""
         self._eof = False
 
-    def next(self, timeout_s: float) -> dict[str, Any] | None:
-        """The next message, ``None`` at end of stream; :class:`TimeoutError` past the deadline."""
+    def next(self, timeout_s: float, on_idle: Callable[[], None] | None = None) -> dict[str, Any] | None:
+        """The next message, ``None`` at end of stream; :class:`TimeoutError` past the deadline.
+
+        ``on_idle`` is called every :data:`SAMPLE_EVERY_S` while waiting.
+        """
         deadline = time.monotonic() + timeout_s
         while b"\n" not in self._buffer:
             if self._eof:
                 return None
             left = deadline - time.monotonic()
-            if left <= 0 or not self._selector.select(left):
+            if left <= 0:
                 raise TimeoutError
+            if on_idle is not None:
+                on_idle()
+            if not self._selector.select(min(left, SAMPLE_EVERY_S) if on_idle else left):
+                continue
             chunk = os.read(self._fd, 65536)
             self._eof = not chunk
             self._buffer += chunk
@@ -214,9 +226,11 @@ class _Session:
         self.proc.stdin.write(job_json(case, endpoint).encode())
         self.proc.stdin.close()
 
-    def expect(self, timeout_s: float, what: str) -> dict[str, Any]:
+    def expect(
+        self, timeout_s: float, what: str, on_idle: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
         try:
-            message = self.reader.next(timeout_s)
+            message = self.reader.next(timeout_s, on_idle)
         except TimeoutError:
             raise CaseFailed(
                 f"timed out after {timeout_s:g} s waiting for {what}", status="timeout"
@@ -239,11 +253,18 @@ class _Session:
         case = self.case
         hello = self.expect(STARTUP_TIMEOUT_S, "the worker to start")
         ready = self.expect(STARTUP_TIMEOUT_S, f"{case.model} to start {case.workers} workers")
+        # Peak memory is sampled from here, so no sampling thread competes in the worker.
+        sampler = resources.PeakSampler(hello["pid"])
         rounds = [
-            self.expect(case.timeout_s + GRACE_S, f"round {i} (timeout_s={case.timeout_s:g})")
+            self.expect(
+                case.timeout_s + GRACE_S,
+                f"round {i} (timeout_s={case.timeout_s:g})",
+                sampler.sample if i >= case.warmup else None,
+            )
             for i in range(case.warmup + case.rounds)
         ]
         done = self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
+        peak = max(sampler.peak, done.get("rss_end_bytes") or 0)
         return CaseResult(
             case=case,
             durations_s=tuple(r["duration_s"] for r in rounds if not r["warmup"]),
@@ -253,6 +274,8 @@ class _Session:
             start_method=ready["start_method"],
             env=hello["env"],
             summary={k: v for k, v in done.items() if k != "event"},
+            peak_rss_bytes=peak,
+            rss_samples=sampler.samples,
         )
 
     def close(self, finished: bool) -> None:

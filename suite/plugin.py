@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from . import environment, launcher, registry
+from . import environment, launcher, metrics, registry, summary
 from .backend import BackendError, Backends
 from .cases import Case, Overrides, build
 from .errors import CaseFailed, ModelUnavailable, ScenarioError
@@ -124,56 +124,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("scenario", "model", "workers"), params)
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def extra_info(result: launcher.CaseResult) -> dict[str, Any]:
-    """What pytest-benchmark stores beside the round times: what ran, where, and why it won."""
-    case, summary = result.case, result.summary
-    median_s = statistics.median(result.durations_s)
-    ideal_s = summary.get("ideal_s")
-    info: dict[str, Any] = {
-        "scenario": case.scenario,
-        "model": case.model,
-        "workers": case.workers,
-        "tasks": case.tasks,
-        "workload": case.kind,
-        "params": case.params,
-        "checksum": result.checksum,
-        **{key: result.env[key] for key in ENV_KEYS},
-        "start_method": result.start_method,
-        "startup_s": result.startup_s,
-        "warmup_s": list(result.warmup_s),
-        "status": result.status,
-        "reason": None,
-        "task_ms": summary.get("task_ms"),
-        "queue_ms": summary.get("queue_ms"),
-        "task_cdf_ms": summary.get("task_cdf_ms"),
-        "errors": result.errors,
-        "tasks_ok": sum(summary.get("ok_per_round", [])),
-        "throughput_per_s": _median(
-            [
-                ok / d
-                for ok, d in zip(summary.get("ok_per_round", []), result.durations_s, strict=False)
-                if d > 0
-            ]
-        ),
-        "ideal_s": ideal_s,
-        "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,
-    }
-    for name, per_round in (summary.get("counters") or {}).items():
-        info[name] = _median(per_round)
-    if result.status == "degraded":
-        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.errors.items()))
-        info["reason"] = f"{counts} in {case.rounds} measured rounds of {case.tasks} tasks"
-    info.update(registry.workload(case.kind).result_names(info))
-    return info
-
-
-ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
-
-
 def _endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
     backend = registry.workload(case.kind).backend
     if backend is None:
@@ -193,13 +143,42 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     try:
         result = launcher.run_case(case, python=_python(request.config), endpoint=endpoint)
     except ModelUnavailable as exc:
+        _record_failure(request.config, case, "unavailable", str(exc))
         pytest.skip(f"{case.model} unavailable: {exc}")
     except CaseFailed as exc:
+        _record_failure(request.config, case, exc.status, exc.reason)
         pytest.fail(f"{case.scenario} {case.id}: {exc.reason}\n{exc.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
-    benchmark.extra_info.update(extra_info(result))
+    baselines = request.config.stash[BASELINES]
+    if case.model == "sequential":  # first in model order, so later cases can compare
+        baselines[case.scenario] = statistics.median(result.durations_s)
+    info = metrics.extra_info(result, baselines.get(case.scenario))
+    request.config.stash[OUTCOMES].append({**info, "median_s": statistics.median(result.durations_s)})
+    benchmark.extra_info.update(info)
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
+
+
+def _record_failure(config: pytest.Config, case: Case, status: str, reason: str) -> None:
+    config.stash[OUTCOMES].append(
+        {
+            "scenario": case.scenario,
+            "model": case.model,
+            "workers": case.workers,
+            "workload": case.kind,
+            "tasks": case.tasks,
+            "status": status,
+            "reason": reason,
+        }
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    outcomes = config.stash.get(OUTCOMES, [])
+    if outcomes:
+        terminalreporter.write_sep("=", "concurrency suite summary")
+        for line in summary.render(outcomes, list(registry.runners())):
+            terminalreporter.write_line(line)
 
 
 def _python(config: pytest.Config) -> str:
@@ -208,9 +187,15 @@ def _python(config: pytest.Config) -> str:
 
 
 BACKENDS = pytest.StashKey[Backends]()
+#: Sequential medians by scenario, for speedup and CPU ideals.
+BASELINES = pytest.StashKey[dict[str, float]]()
+#: extra_info of every measured case, for the summary after the run.
+OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[BASELINES] = {}
+    config.stash[OUTCOMES] = []
     config.stash[BACKENDS] = Backends()
     config.add_cleanup(config.stash[BACKENDS].close)
 

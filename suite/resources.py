@@ -45,18 +45,24 @@ def rss_bytes(pid: int | None = None) -> int:
     return total
 
 
-def uss_bytes(pid: int | None = None) -> int | None:
-    """Unique memory of the tree (pages no other process shares), where the platform
-    gives it; forked children share pages, so this is the fair memory cost."""
-    total = 0
+def unique_and_proportional_bytes(pid: int | None = None) -> tuple[int | None, int | None]:
+    """USS and PSS of the tree, summed over its processes, where the platform gives them.
+
+    USS counts pages no other process maps; copy-on-write pages a forked child still
+    shares with its parent count in neither, so summed USS understates a forked tree.
+    PSS splits each shared page between its sharers: summed, it is the tree's footprint.
+    """
+    uss = pss = 0
     for proc in tree(pid):
         try:
-            total += proc.memory_full_info().uss
+            full = proc.memory_full_info()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        except AttributeError:  # no USS on this platform
-            return None
-    return total
+        if not hasattr(full, "uss"):
+            return None, None
+        uss += full.uss
+        pss += getattr(full, "pss", 0)
+    return uss, pss or None
 
 
 class PeakSampler:

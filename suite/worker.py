@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from . import environment, protocol, registry, stats
+from . import environment, protocol, registry, resources, stats
 from .cases import Case
 from .models import RoundResult, Runner
 from .workloads import Workload
@@ -113,13 +113,18 @@ def _grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float
     return {name: after[name] - before[name] for name in after if name in before}
 
 
+def _counters(workload: Workload) -> dict[str, float]:
+    # The whole tree's CPU and context switches, plus what the workload counts (server CPU).
+    return {**resources.cpu_counters(), **workload.counters()}
+
+
 def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tally:
     expected: str | None = None
     tally = Tally()
     for index in range(case.warmup + case.rounds):
-        before = workload.counters()
+        before = _counters(workload)
         result = runner.run_round(case.tasks, index)
-        grown = _grown(before, workload.counters())
+        grown = _grown(before, _counters(workload))
         if len(result.tasks) != case.tasks:
             raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {case.tasks} tasks")
         digest = protocol.checksum(result.values)
@@ -163,9 +168,12 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
             out, protocol.READY, startup_s=time.perf_counter() - began, start_method=runner.start_method
         )
         tally = _rounds(case, runner, workload, out)
+        # Memory while the pool still stands: USS is too slow to sample during rounds.
+        uss, pss = resources.unique_and_proportional_bytes()
+        memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
     finally:
         runner.close()
-    protocol.send(out, protocol.DONE, ideal_s=workload.ideal_s(case.workers), **tally.summary())
+    protocol.send(out, protocol.DONE, **memory, **tally.summary())
 
 
 def main() -> int:

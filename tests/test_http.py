@@ -195,12 +195,12 @@ def test_refused_connection_is_its_own_class() -> None:
 
 def test_ideal_is_the_latency_bound() -> None:
     fixed = HttpWorkload(HttpParams(tasks=500, latency_ms=20))
-    assert fixed.ideal_s(100) == pytest.approx(0.1)
-    assert fixed.ideal_s(7) == pytest.approx(72 * 0.02)
+    assert fixed.ideal_s(100, None, 2) == pytest.approx(0.1)
+    assert fixed.ideal_s(7, None, 2) == pytest.approx(72 * 0.02)
     drawn = HttpWorkload(HttpParams(tasks=5, latency={"distribution": "exponential", "mean_ms": 5}))
     draws = [drawn.params.latency_for(i) for i in range(5)]
-    assert drawn.ideal_s(5) == pytest.approx(max(draws) / 1000)
-    assert drawn.ideal_s(1) == pytest.approx(sum(draws) / 1000)
+    assert drawn.ideal_s(5, None, 2) == pytest.approx(max(draws) / 1000)
+    assert drawn.ideal_s(1, None, 2) == pytest.approx(sum(draws) / 1000)
 
 
 @pytest.mark.parametrize("distribution", ["uniform", "exponential", "lognormal"])

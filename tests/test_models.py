@@ -147,5 +147,5 @@ def test_missing_start_method_makes_model_unavailable() -> None:
 
 def test_sleep_ideal_is_the_latency_bound() -> None:
     workload = make_workload("sleep")  # 5 tasks of 1 ms
-    assert workload.ideal_s(2) == pytest.approx(0.003)
-    assert workload.ideal_s(5) == pytest.approx(0.001)
+    assert workload.ideal_s(2, None, 2) == pytest.approx(0.003)
+    assert workload.ideal_s(5, None, 2) == pytest.approx(0.001)

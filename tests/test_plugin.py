@@ -159,3 +159,19 @@ def test_http_scenario_records_latency_throughput_and_server_cpu(pytester: pytes
         assert info["new_connections"] == 0  # warm: opened during the warm-up round
         assert info["ideal_s"] == pytest.approx(0.02)
         assert 0 < info["efficiency"] <= 1
+
+
+def test_summary_table_after_the_run(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", demo=SCENARIO)
+    result = run(pytester, "demo.yaml")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "*concurrency suite summary*",
+            "demo (cpu, 4 tasks per round)",
+            "*median round, x speedup over sequential*",
+            "*workers*sequential*threads*processes",
+            "*1*x1.00 100%*",
+            "*CPU per round of the whole process tree*",
+        ]
+    )

@@ -19,6 +19,7 @@ class AsyncioRunner(Runner):
     summary = "coroutines on the standard asyncio event loop"
     order = 10
     _loop_runner: asyncio.Runner | None = None
+    _result: RoundResult | None = None
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
@@ -30,11 +31,17 @@ class AsyncioRunner(Runner):
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._loop_runner is not None, "start() was not called"
-        return self._loop_runner.run(self._round(tasks, round_no))
+        self._loop_runner.run(self._round(tasks, round_no))
+        assert self._result is not None
+        result, self._result = self._result, None
+        return result
 
-    async def _round(self, tasks: int, round_no: int) -> RoundResult:
+    async def _round(self, tasks: int, round_no: int) -> None:
+        # The result is kept here, not returned: on leaving run(), asyncio.Runner restores
+        # its SIGINT handler and CPython formats the main task's repr, result included,
+        # which for 20,000 task values costs tens of milliseconds.
         await self.workload.begin_round_async(round_no)
-        return await timed_async(lambda: self._gather(tasks))
+        self._result = await timed_async(lambda: self._gather(tasks))
 
     async def _gather(self, tasks: int) -> list[TimedValue]:
         values: list[TimedValue] = [(0, 0.0, 0.0)] * tasks

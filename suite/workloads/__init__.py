@@ -128,11 +128,25 @@ class Workload(abc.ABC):
         """File descriptors one process running ``concurrency`` tasks at once needs."""
         return 0
 
-    def ideal_s(self, workers: int) -> float | None:
-        """The physical lower bound of one round with ``workers``, if the kind knows it."""
+    def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
+        """The physical lower bound of one round with ``workers``, if the kind knows it.
+
+        :param baseline_s: the sequential model's median round in the same run, if it ran
+        :param cores: CPUs the worker may use
+        """
         return None
 
     @classmethod
     def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
         """Extra ``extra_info`` entries under the names this kind's users expect."""
         return {}
+
+
+class CpuBound(Workload):
+    """A kind whose tasks need the CPU: the best any model can do is the sequential
+    time spread over as many cores as it can use."""
+
+    def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
+        if baseline_s is None:
+            return None
+        return baseline_s / min(workers, cores, self.params.tasks)

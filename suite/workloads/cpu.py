@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import Field
 
-from . import Workload, WorkloadParams
+from . import CpuBound, WorkloadParams
 
 
 class CpuParams(WorkloadParams):
@@ -16,7 +16,7 @@ class CpuParams(WorkloadParams):
         return self.model_copy(update={"iterations": max(1, self.iterations // 4)})
 
 
-class CpuWorkload(Workload):
+class CpuWorkload(CpuBound):
     kind = "cpu"
     Params = CpuParams
     summary = "pure-Python loop per task (holds the GIL)"

@@ -8,7 +8,7 @@ from typing import Literal, Self
 
 from pydantic import Field
 
-from . import Workload, WorkloadParams
+from . import CpuBound, WorkloadParams
 
 # hashlib.algorithms_guaranteed, spelled out so type checkers and the JSON Schema see it.
 Algorithm = Literal[
@@ -38,7 +38,7 @@ class HashParams(WorkloadParams):
         return self.model_copy(update={"repeat": max(1, self.repeat // 4)})
 
 
-class HashWorkload(Workload):
+class HashWorkload(CpuBound):
     kind = "hash"
     Params = HashParams
     summary = "hashlib over a buffer per task (releases the GIL from 2 KiB)"

@@ -209,7 +209,7 @@ class HttpWorkload(Workload):
     def descriptors_needed(self, concurrency: int) -> int:
         return concurrency  # one socket per request in flight
 
-    def ideal_s(self, workers: int) -> float | None:
+    def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
         tasks = self.params.tasks
         if self.params.latency_ms is not None:
             return math.ceil(tasks / workers) * self.params.latency_ms / 1000

@@ -41,7 +41,7 @@ class SleepWorkload(Workload):
         await self._async_sleep(self.params.latency_ms / 1000)
         return index
 
-    def ideal_s(self, workers: int) -> float:
+    def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float:
         return math.ceil(self.params.tasks / workers) * self.params.latency_ms / 1000
 
 

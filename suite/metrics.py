@@ -1,0 +1,112 @@
+"""From what a worker measured to the figures that explain a result (``extra_info``).
+
+Pure functions of their inputs, so the maths is tested with made-up numbers.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from . import registry
+from .launcher import CaseResult
+
+ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
+#: pyperf's rules: unstable when the standard deviation is >= 10% of the mean, or the
+#: minimum or maximum is >= 50% away from it.
+UNSTABLE_STDEV, UNSTABLE_SPREAD = 0.10, 0.50
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def variation(durations: Sequence[float]) -> tuple[float | None, bool]:
+    """Coefficient of variation of the rounds, and whether pyperf would call them unstable."""
+    if len(durations) < 2:
+        return None, False
+    mean = statistics.fmean(durations)
+    if mean <= 0:
+        return None, False
+    cv = statistics.stdev(durations) / mean
+    spread = max(mean - min(durations), max(durations) - mean) / mean
+    return cv, cv >= UNSTABLE_STDEV or spread >= UNSTABLE_SPREAD
+
+
+def _per_round(summary: dict[str, Any], name: str) -> list[float]:
+    values: list[float] = (summary.get("counters") or {}).get(name, [])
+    return values
+
+
+def resource_use(result: CaseResult) -> dict[str, Any]:
+    """CPU, parallelism, context switches and memory of the worker's process tree."""
+    summary = result.summary
+    user, system = _per_round(summary, "cpu_user_s"), _per_round(summary, "cpu_sys_s")
+    cpu_total = sum(user) + sum(system)
+    wall = sum(result.durations_s)
+    return {
+        "cpu_user_s": median(user),
+        "cpu_sys_s": median(system),
+        "parallelism": cpu_total / wall if user and wall > 0 else None,
+        "ctx_switches": {
+            "voluntary": median(_per_round(summary, "ctx_voluntary")),
+            "involuntary": median(_per_round(summary, "ctx_involuntary")),
+        },
+        "peak_rss_bytes": result.peak_rss_bytes or None,
+        "uss_bytes": summary.get("uss_bytes"),
+        "pss_bytes": summary.get("pss_bytes"),
+    }
+
+
+def extra_info(result: CaseResult, baseline_s: float | None = None) -> dict[str, Any]:
+    """What pytest-benchmark stores beside the round times: what ran, where, and why it won.
+
+    :param baseline_s: the sequential median of the same scenario in the same run
+    """
+    case, summary = result.case, result.summary
+    median_s = statistics.median(result.durations_s)
+    workload_class = registry.workload(case.kind)
+    workload = workload_class(workload_class.Params.model_validate(case.params))
+    ideal_s = workload.ideal_s(case.workers, baseline_s, result.env.get("usable_cpus") or 1)
+    cv, unstable = variation(result.durations_s)
+    ok_per_round = summary.get("ok_per_round", [])
+    info: dict[str, Any] = {
+        "scenario": case.scenario,
+        "model": case.model,
+        "workers": case.workers,
+        "tasks": case.tasks,
+        "workload": case.kind,
+        "params": case.params,
+        "checksum": result.checksum,
+        **{key: result.env.get(key) for key in ENV_KEYS},
+        "start_method": result.start_method,
+        "startup_s": result.startup_s,
+        "warmup_s": list(result.warmup_s),
+        "status": result.status,
+        "reason": None,
+        "task_ms": summary.get("task_ms"),
+        "queue_ms": summary.get("queue_ms"),
+        "task_cdf_ms": summary.get("task_cdf_ms"),
+        "us_per_task": median_s / case.tasks * 1e6,
+        "errors": result.errors,
+        "tasks_ok": sum(ok_per_round),
+        "throughput_per_s": median(
+            [ok / d for ok, d in zip(ok_per_round, result.durations_s, strict=False) if d > 0]
+        ),
+        "speedup": baseline_s / median_s if baseline_s and median_s > 0 else None,
+        "ideal_s": ideal_s,
+        "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,
+        "cv": cv,
+        "unstable": unstable,
+        **resource_use(result),
+    }
+    known = {"cpu_user_s", "cpu_sys_s", "ctx_voluntary", "ctx_involuntary"}
+    for name, per_round in (summary.get("counters") or {}).items():
+        if name not in known:
+            info[name] = median(per_round)
+    if result.status == "degraded":
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.errors.items()))
+        info["reason"] = f"{counts} in {case.rounds} measured rounds of {case.tasks} tasks"
+    info.update(workload_class.result_names(info))
+    return info

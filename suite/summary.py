@@ -1,0 +1,116 @@
+"""The tables printed after a run: one block per scenario, readable at a glance."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+#: The server used this share of the round in CPU time: it, not the model, may be the limit.
+SERVER_BUSY = 0.8
+#: From this many tasks per round, the cost per task is worth its own table.
+MANY_TASKS = 1000
+
+Info = dict[str, Any]
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f}ms"
+    return f"{seconds:.2f}s"
+
+
+def fmt_bytes(count: float | None) -> str:
+    return "-" if not count else f"{count / 2**20:.0f}M"
+
+
+def _time_cell(info: Info, winner: bool) -> str:
+    if info["status"] not in ("ok", "degraded"):
+        return str(info["status"]).upper()
+    parts = [("*" if winner else "") + fmt_time(info["median_s"])]
+    if info.get("speedup"):
+        parts.append(f"x{info['speedup']:.2f}")
+    if info.get("efficiency"):
+        parts.append(f"{info['efficiency']:.0%}")
+    return " ".join(parts) + ("!" if info["status"] == "degraded" else "")
+
+
+def _marked_time_cell(info: Info, best: Info | None) -> str:
+    return _time_cell(info, info is best)
+
+
+def _cost_cell(info: Info) -> str:
+    if info["status"] not in ("ok", "degraded"):
+        return "-"
+    cpu = (info.get("cpu_user_s") or 0) + (info.get("cpu_sys_s") or 0)
+    parallel = f" ∥{info['parallelism']:.1f}" if info.get("parallelism") is not None else ""
+    return f"{fmt_time(cpu)}{parallel} {fmt_bytes(info.get('peak_rss_bytes'))}"
+
+
+def _per_task_cell(info: Info) -> str:
+    return "-" if info["status"] not in ("ok", "degraded") else f"{info['us_per_task']:.1f}µs"
+
+
+def table(title: str, infos: Sequence[Info], cell: Callable[[Info], str], models: Sequence[str]) -> list[str]:
+    """Rows = workers, columns = models; ``cell`` renders one case."""
+    by_key = {(i["workers"], i["model"]): i for i in infos}
+    workers = sorted({i["workers"] for i in infos})
+    header = ["workers", *models]
+    rows = [[str(w), *(cell(by_key[(w, m)]) if (w, m) in by_key else "" for m in models)] for w in workers]
+    widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return (
+            "    " + "  ".join(text.rjust(width) for text, width in zip(cells, widths, strict=True)).rstrip()
+        )
+
+    return [title, line(header), *map(line, rows)]
+
+
+def warnings(infos: Sequence[Info]) -> list[str]:
+    notes = []
+    for info in infos:
+        name = f"{info['model']} w{info['workers']}"
+        if info["status"] not in ("ok", "degraded"):
+            notes.append(f"{name}: {info['status']}: {info.get('reason')}")
+            continue
+        if info["status"] == "degraded":
+            notes.append(f"{name}: degraded: {info['reason']}")
+        if info.get("unstable"):
+            notes.append(
+                f"{name}: unstable rounds (cv {info['cv']:.0%}); rerun with more rounds or a quieter machine"
+            )
+        busy = info.get("server_cpu_s")
+        if busy and info["median_s"] and busy / info["median_s"] >= SERVER_BUSY:
+            share = busy / info["median_s"]
+            notes.append(
+                f"{name}: the server was busy {share:.0%} of the round: it may be the limit, not the model"
+            )
+    return notes
+
+
+def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
+    """Every scenario's tables and warnings, as lines."""
+    lines: list[str] = []
+    for scenario in dict.fromkeys(i["scenario"] for i in infos):
+        cases = [i for i in infos if i["scenario"] == scenario]
+        models = [m for m in model_order if any(i["model"] == m for i in cases)]
+        measured = [i for i in cases if i["status"] in ("ok", "degraded")]
+        best = min(measured, key=lambda i: i["median_s"], default=None)
+        kind, tasks = cases[0].get("workload", "?"), cases[0].get("tasks", 0)
+        lines += ["", f"{scenario} ({kind}, {tasks} tasks per round)"]
+        lines += table(
+            "  median round, x speedup over sequential, % of the ideal (* fastest, ! with errors)",
+            cases,
+            functools.partial(_marked_time_cell, best=best),
+            models,
+        )
+        lines += table(
+            "  CPU per round of the whole process tree, ∥ parallelism, peak RSS", cases, _cost_cell, models
+        )
+        if tasks >= MANY_TASKS:
+            lines += table("  cost per task", cases, _per_task_cell, models)
+        lines += [f"  warning: {note}" for note in warnings(cases)]
+    return lines

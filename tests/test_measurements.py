@@ -1,0 +1,106 @@
+"""Each measurement checked on a workload where its value is known."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from suite import launcher, summary
+from suite.cases import Case
+from suite.metrics import extra_info
+
+CPU = Case(
+    scenario="m",
+    model="sequential",
+    workers=1,
+    kind="cpu",
+    params={"tasks": 4, "iterations": 300_000},
+    rounds=3,
+    warmup=1,
+    timeout_s=60,
+)
+
+
+def measure(**changes: Any) -> dict[str, Any]:
+    result = launcher.run_case(dataclasses.replace(CPU, **changes))
+    return extra_info(result)
+
+
+def test_sleeping_tasks_use_almost_no_cpu() -> None:
+    info = measure(model="threads", workers=4, kind="sleep", params={"tasks": 8, "latency_ms": 50})
+    assert info["parallelism"] < 0.2
+    assert info["cpu_user_s"] + info["cpu_sys_s"] < 0.05
+
+
+def test_cpu_in_pool_processes_is_counted() -> None:
+    sequential = measure()
+    processes = measure(model="processes", workers=2)
+    seq_cpu = sequential["cpu_user_s"] + sequential["cpu_sys_s"]
+    proc_cpu = processes["cpu_user_s"] + processes["cpu_sys_s"]
+    # The children did the work: the tree's CPU is about the sequential CPU, not near zero.
+    assert proc_cpu == pytest.approx(seq_cpu, rel=0.5)
+    assert sequential["parallelism"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_four_processes_take_more_memory_than_four_threads() -> None:
+    threads = measure(model="threads", workers=4)
+    processes = measure(model="processes", workers=4)
+    assert processes["peak_rss_bytes"] > threads["peak_rss_bytes"]
+    # PSS, not USS: pages a forked child shares with its parent are unique to neither.
+    assert processes["pss_bytes"] > threads["pss_bytes"]
+    assert processes["uss_bytes"] > 0
+
+
+def test_peak_memory_is_sampled_during_measured_rounds() -> None:
+    result = launcher.run_case(dataclasses.replace(CPU, model="threads", workers=2))
+    assert result.rss_samples >= 1
+    assert result.peak_rss_bytes > 10 * 2**20
+
+
+def info(model: str, workers: int, median_s: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "scenario": "s",
+        "workload": "cpu",
+        "tasks": 4000,
+        "model": model,
+        "workers": workers,
+        "median_s": median_s,
+        "status": "ok",
+        "speedup": None,
+        "efficiency": None,
+        "cpu_user_s": 0.1,
+        "cpu_sys_s": 0.0,
+        "parallelism": 1.0,
+        "peak_rss_bytes": 50 * 2**20,
+        "us_per_task": 25.0,
+        "unstable": False,
+        "cv": 0.01,
+        **extra,
+    }
+
+
+def test_summary_marks_the_winner_and_warns() -> None:
+    infos = [
+        info("sequential", 1, 1.0, speedup=1.0, efficiency=1.0),
+        info("threads", 2, 0.9, speedup=1.11, efficiency=0.55, unstable=True, cv=0.2),
+        info("processes", 2, 0.55, speedup=1.82, efficiency=0.91, server_cpu_s=0.5),
+        {
+            "scenario": "s",
+            "model": "asyncio",
+            "workers": 2,
+            "status": "timeout",
+            "reason": "timed out after 3 s",
+        },
+    ]
+    lines = summary.render(infos, ["sequential", "asyncio", "threads", "processes"])
+    text = "\n".join(lines)
+    assert "s (cpu, 4000 tasks per round)" in text
+    row = next(line for line in lines if line.strip().startswith("2 ") and "TIMEOUT" in line)
+    assert "*550.0ms x1.82 91%" in row
+    assert "900.0ms x1.11 55%" in row
+    assert "cost per task" in text
+    assert "warning: threads w2: unstable rounds (cv 20%)" in text
+    assert "warning: asyncio w2: timeout: timed out after 3 s" in text
+    assert "warning: processes w2: the server was busy 91% of the round" in text
