@@ -45,8 +45,12 @@ def _cost_cell(info: Info) -> str:
     if info["status"] not in ("ok", "degraded"):
         return "-"
     cpu = (info.get("cpu_user_s") or 0) + (info.get("cpu_sys_s") or 0)
+    # The kernel counts CPU time in clock ticks (10 ms here).
+    cpu_text = fmt_time(cpu) if cpu >= 0.01 else "<10ms"
     parallel = f" ∥{info['parallelism']:.1f}" if info.get("parallelism") is not None else ""
-    return f"{fmt_time(cpu)}{parallel} {fmt_bytes(info.get('peak_rss_bytes'))}"
+    # PSS where there is one: summed RSS counts each page a forked pool shares once per process.
+    memory = info.get("pss_bytes") or info.get("peak_rss_bytes")
+    return f"{cpu_text}{parallel} {fmt_bytes(memory)}"
 
 
 def _per_task_cell(info: Info) -> str:
@@ -108,7 +112,10 @@ def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
             models,
         )
         lines += table(
-            "  CPU per round of the whole process tree, ∥ parallelism, peak RSS", cases, _cost_cell, models
+            "  CPU per round of the whole process tree, ∥ parallelism, memory (PSS)",
+            cases,
+            _cost_cell,
+            models,
         )
         if tasks >= MANY_TASKS:
             lines += table("  cost per task", cases, _per_task_cell, models)
