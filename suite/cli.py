@@ -9,7 +9,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, registry
+from . import __version__, history, registry
+from .compare import RENDERERS, compare
+from .history import HistoryError, Run
 from .cases import Overrides, build
 from .scenario import json_schema, load_all
 
@@ -75,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("paths", nargs="*", type=Path)
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    compare = commands.add_parser("compare", help="compare saved runs: winners, changes, significance")
+    compare.add_argument("runs", nargs="*", metavar="RUN",
+                         help="a saved run's number (0003), name, or JSON path; default: the latest run; "
+                         "with several, the first is the baseline")
+    compare.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
+    compare.add_argument("--by", choices=["interpreter"], help="put runs of different interpreters side by side")
+    compare.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    compare.add_argument("--fail-if-slower", type=float, metavar="PCT",
+                         help="exit 1 if any case is significantly slower than the baseline by more than PCT%%")
+
+    report = commands.add_parser("report", help="write an offline HTML report with plots of saved runs")
+    report.add_argument("runs", nargs="*", metavar="RUN", help="as for compare; the last is the current run")
+    report.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
+    report.add_argument("--html", type=Path, required=True, help="the report file to write")
+    report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
     return parser
 
 
@@ -172,6 +190,42 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_runs(args: argparse.Namespace) -> list[Run] | None:
+    try:
+        return history.load(args.runs, args.results)
+    except HistoryError as exc:
+        print(f"suite {args.command}: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    runs = _load_runs(args)
+    if runs is None:
+        return EXIT_BAD_INPUT
+    comparison = compare(runs, by=args.by)
+    sys.stdout.write(RENDERERS[args.format](comparison))
+    for warning in comparison.warnings if args.format in ("csv", "json") else ():
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.fail_if_slower is not None:
+        slower = comparison.slower_than(args.fail_if_slower)
+        for c in slower:
+            print(f"slower: {c.scenario} {c.label}: {c.change_pct:+.1f}% in {c.run} (p={c.p_value:.3f})",
+                  file=sys.stderr)
+        return EXIT_FAILED if slower else EXIT_OK
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    runs = _load_runs(args)
+    if runs is None:
+        return EXIT_BAD_INPUT
+    write_report(runs, args.html, args.plots)
+    print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; everything after a ``--`` goes to pytest unchanged."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -180,5 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "run":
         _parser().error("arguments after -- are only for `suite run`")
     args.pytest_args = extra
-    handler = {"run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema}
+    handler = {
+        "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema,
+        "compare": cmd_compare, "report": cmd_report,
+    }
     return handler[args.command](args)

@@ -1,0 +1,154 @@
+"""Saved runs: find them by number, name or path, and read them into measurements.
+
+Files are pytest-benchmark's own (``results/<machine>/NNNN_<name>.json``); files written
+by plain pytest-benchmark, without the suite's ``extra_info``, are read as well as they
+allow: the group stands for the scenario and the benchmark's name for the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SuiteError
+
+RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
+
+
+class HistoryError(SuiteError):
+    """A saved run cannot be found or read."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One case of one saved run."""
+
+    scenario: str
+    model: str
+    workers: int | None
+    rounds: tuple[float, ...]
+    median: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int | None]:
+        return self.scenario, self.model, self.workers
+
+    @property
+    def label(self) -> str:
+        return self.model if self.workers is None else f"{self.model}-w{self.workers}"
+
+    @property
+    def interpreter(self) -> str:
+        """``cpython-3.13.0t (GIL off)``-style label of the interpreter that ran the case."""
+        info = self.info
+        if "python" not in info:
+            return str(info.get("_machine_python", "unknown"))
+        return interpreter_label(info.get("implementation", "?"), info["python"], info.get("free_threaded"),
+                                 info.get("gil_enabled"))
+
+
+def interpreter_label(implementation: str, version: str, free_threaded: bool | None, gil: bool | None) -> str:
+    label = f"{implementation.lower()}-{version}{'t' if free_threaded else ''}"
+    if free_threaded:
+        label += " (GIL on)" if gil else " (GIL off)"
+    return label
+
+
+@dataclass(frozen=True)
+class Run:
+    """One saved run of the suite (or of plain pytest-benchmark)."""
+
+    path: Path
+    number: str
+    name: str
+    datetime: str
+    machine: dict[str, Any]
+    measurements: tuple[Measurement, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.number} {self.name}".strip()
+
+    def environment(self) -> dict[str, Any]:
+        """The facts that make two runs comparable, or not."""
+        m = self.machine
+        cpu = m.get("cpu") or {}
+        return {
+            "machine": f"{m.get('node', '?')} ({cpu.get('brand_raw') or m.get('machine', '?')})",
+            "cpu count": cpu.get("count") or m.get("usable_cpus"),
+            "interpreter": interpreter_label(m.get("python_implementation", "?"), m.get("python_version", "?"),
+                                             m.get("free_threaded"), m.get("gil_enabled")),
+            "GIL enabled": m.get("gil_enabled", "unknown"),
+        }
+
+    def start_methods(self) -> list[str]:
+        return sorted({str(x.info["start_method"]) for x in self.measurements if x.info.get("start_method")})
+
+
+def _measurement(bench: dict[str, Any], machine_python: str) -> Measurement:
+    info = dict(bench.get("extra_info") or {})
+    stats = bench.get("stats") or {}
+    rounds = tuple(stats.get("data") or ())
+    median = float(stats.get("median", statistics.median(rounds) if rounds else 0.0))
+    scenario = info.get("scenario") or bench.get("group") or "(no group)"
+    model = info.get("model") or bench.get("name", "?")
+    workers = info.get("workers")
+    info.setdefault("_machine_python", machine_python)
+    return Measurement(str(scenario), str(model), int(workers) if workers is not None else None, rounds, median, info)
+
+
+def read_run(path: Path) -> Run:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HistoryError(f"{path}: cannot read a saved run: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
+    match = RUN_FILE.match(path.name)
+    number, name = (match.group(1), match.group(2)) if match else ("", path.stem)
+    machine = data.get("machine_info") or {}
+    machine_python = interpreter_label(
+        machine.get("python_implementation", "?"), machine.get("python_version", "?"),
+        machine.get("free_threaded"), machine.get("gil_enabled"),
+    )
+    measurements = tuple(_measurement(b, machine_python) for b in data["benchmarks"])
+    return Run(path, number, name, str(data.get("datetime", "")), machine, measurements)
+
+
+def saved_files(results: Path) -> list[Path]:
+    return sorted(p for p in results.glob("*/*.json") if RUN_FILE.match(p.name))
+
+
+def resolve(spec: str, results: Path) -> Path:
+    """A run's file from its number (``0003`` or ``3``), its name, or a path."""
+    path = Path(spec)
+    if path.suffix == ".json" and path.exists():
+        return path
+    files = saved_files(results)
+    if spec.isdigit():
+        found = [p for p in files if p.name.startswith(f"{int(spec):04d}_")]
+    else:
+        found = [p for p in files if RUN_FILE.match(p.name).group(2) == spec or p.stem == spec]  # type: ignore[union-attr]
+    if not found:
+        known = ", ".join(p.stem for p in files[-10:]) or "none"
+        raise HistoryError(f"no saved run {spec!r} under {results} (latest: {known})")
+    if len(found) > 1:
+        raise HistoryError(f"{spec!r} matches several runs: {', '.join(map(str, found))}; give a path")
+    return found[0]
+
+
+def load(specs: Sequence[str], results: Path) -> list[Run]:
+    """The runs named by ``specs``, in that order; none named: the latest saved run."""
+    if specs:
+        return [read_run(resolve(spec, results)) for spec in specs]
+    files = saved_files(results)
+    if not files:
+        raise HistoryError(f"no saved runs under {results}; run `suite run` first")
+    runs = [read_run(p) for p in files]
+    return [max(runs, key=lambda run: (run.datetime, run.path.stat().st_mtime))]
