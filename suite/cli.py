@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__, history, registry
+from .cases import Overrides, build
 from .compare import RENDERERS, compare
 from .history import HistoryError, Run
-from .cases import Overrides, build
 from .scenario import json_schema, load_all
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -79,18 +79,32 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
 
     compare = commands.add_parser("compare", help="compare saved runs: winners, changes, significance")
-    compare.add_argument("runs", nargs="*", metavar="RUN",
-                         help="a saved run's number (0003), name, or JSON path; default: the latest run; "
-                         "with several, the first is the baseline")
-    compare.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
-    compare.add_argument("--by", choices=["interpreter"], help="put runs of different interpreters side by side")
+    compare.add_argument(
+        "runs",
+        nargs="*",
+        metavar="RUN",
+        help="a saved run's number (0003), name, or JSON path; default: the latest run; "
+        "with several, the first is the baseline",
+    )
+    compare.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
+    compare.add_argument(
+        "--by", choices=["interpreter"], help="put runs of different interpreters side by side"
+    )
     compare.add_argument("--format", choices=sorted(RENDERERS), default="text")
-    compare.add_argument("--fail-if-slower", type=float, metavar="PCT",
-                         help="exit 1 if any case is significantly slower than the baseline by more than PCT%%")
+    compare.add_argument(
+        "--fail-if-slower",
+        type=float,
+        metavar="PCT",
+        help="exit 1 if any case is significantly slower than the baseline by more than PCT%%",
+    )
 
     report = commands.add_parser("report", help="write an offline HTML report with plots of saved runs")
     report.add_argument("runs", nargs="*", metavar="RUN", help="as for compare; the last is the current run")
-    report.add_argument("--results", type=Path, default=Path("results"), help="storage folder (default: ./results)")
+    report.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
     report.add_argument("--html", type=Path, required=True, help="the report file to write")
     report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
     return parser
@@ -209,8 +223,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.fail_if_slower is not None:
         slower = comparison.slower_than(args.fail_if_slower)
         for c in slower:
-            print(f"slower: {c.scenario} {c.label}: {c.change_pct:+.1f}% in {c.run} (p={c.p_value:.3f})",
-                  file=sys.stderr)
+            print(
+                f"slower: {c.scenario} {c.label}: {c.change_pct:+.1f}% in {c.run} (p={c.p_value:.3f})",
+                file=sys.stderr,
+            )
         return EXIT_FAILED if slower else EXIT_OK
     return EXIT_OK
 
@@ -235,7 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().error("arguments after -- are only for `suite run`")
     args.pytest_args = extra
     handler = {
-        "run": cmd_run, "validate": cmd_validate, "list": cmd_list, "schema": cmd_schema,
-        "compare": cmd_compare, "report": cmd_report,
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "list": cmd_list,
+        "schema": cmd_schema,
+        "compare": cmd_compare,
+        "report": cmd_report,
     }
     return handler[args.command](args)

@@ -23,7 +23,7 @@ from .summary import fmt_time
 ALPHA = 0.05
 
 
-def testable(n: int, m: int) -> bool:
+def can_reach_significance(n: int, m: int) -> bool:
     """Whether n and m rounds can reach significance at all: the smallest two-sided
     p-value of the exact test is 2 / C(n + m, n)."""
     return n >= 1 and m >= 1 and 2 / math.comb(n + m, n) < ALPHA
@@ -33,11 +33,11 @@ def p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Two-sided Mann-Whitney U p-value of two sets of round times; ``None`` when there
     are too few rounds to ever reach significance (plain pytest-benchmark files may keep
     none, and 3 vs 3 rounds cannot go below p = 0.1)."""
-    if not testable(len(a), len(b)):
+    if not can_reach_significance(len(a), len(b)):
         return None
     if len(set(a) | set(b)) == 1:
         return 1.0
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
 
     return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
@@ -127,9 +127,21 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
 def change(base: Measurement, new: Measurement, base_run: Run, run: Run) -> Change:
     pct = (new.median / base.median - 1) * 100 if base.median > 0 else 0.0
     p = p_value(base.rounds, new.rounds)
-    verdict = "untested" if p is None else ("unchanged" if p >= ALPHA else ("slower" if pct > 0 else "faster"))
-    return Change(base.scenario, base.model, base.workers, base_run.label, run.label, base.median, new.median,
-                  pct, p, verdict)
+    verdict = (
+        "untested" if p is None else ("unchanged" if p >= ALPHA else ("slower" if pct > 0 else "faster"))
+    )
+    return Change(
+        base.scenario,
+        base.model,
+        base.workers,
+        base_run.label,
+        run.label,
+        base.median,
+        new.median,
+        pct,
+        p,
+        verdict,
+    )
 
 
 def _change_cell(c: Change) -> str:
@@ -143,14 +155,20 @@ def history_tables(runs: Sequence[Run], changes: Sequence[Change]) -> list[Table
     for scenario, cases in _by_scenario(base.measurements).items():
         headers = ["case", f"{base.label}", *(r.label for r in runs[1:])]
         rows = []
-        for m in sorted(cases, key=lambda m: (_model_order([m.model, "sequential"]).index(m.model), m.workers or 0)):
+        for m in sorted(
+            cases, key=lambda m: (_model_order([m.model, "sequential"]).index(m.model), m.workers or 0)
+        ):
             row = [m.label, fmt_time(m.median)]
             for run in runs[1:]:
-                found = next((c for c in changes if c.run == run.label and (c.scenario, c.model, c.workers) == m.key),
-                             None)
+                found = next(
+                    (c for c in changes if c.run == run.label and (c.scenario, c.model, c.workers) == m.key),
+                    None,
+                )
                 row.append(_change_cell(found) if found else "missing")
             rows.append(row)
-        tables.append(Table(f"{scenario}: change from {base.label} (Mann-Whitney U, alpha {ALPHA})", headers, rows))
+        tables.append(
+            Table(f"{scenario}: change from {base.label} (Mann-Whitney U, alpha {ALPHA})", headers, rows)
+        )
     return tables
 
 
@@ -163,18 +181,27 @@ def interpreter_tables(runs: Sequence[Run]) -> list[Table]:
     interpreters = sorted({k[3] for k in latest})
     tables = []
     for scenario in dict.fromkeys(k[0] for k in latest):
-        cases = sorted({(k[1], k[2]) for k in latest if k[0] == scenario},
-                       key=lambda mw: (_model_order([mw[0], "sequential"]).index(mw[0]), mw[1] or 0))
+        cases = sorted(
+            {(k[1], k[2]) for k in latest if k[0] == scenario},
+            key=lambda mw: (_model_order([mw[0], "sequential"]).index(mw[0]), mw[1] or 0),
+        )
         rows = []
         for model, workers in cases:
             row = [model if workers is None else f"{model}-w{workers}"]
             for interp in interpreters:
-                m = latest.get((scenario, model, workers, interp))
-                speedup = m.info.get("speedup") if m else None
-                row.append("" if m is None else fmt_time(m.median) + (f" x{speedup:.2f}" if speedup else ""))
+                found = latest.get((scenario, model, workers, interp))
+                speedup = found.info.get("speedup") if found else None
+                row.append(
+                    "" if found is None else fmt_time(found.median) + (f" x{speedup:.2f}" if speedup else "")
+                )
             rows.append(row)
-        tables.append(Table(f"{scenario}: median by interpreter (x speedup over its own sequential)",
-                            ["case", *interpreters], rows))
+        tables.append(
+            Table(
+                f"{scenario}: median by interpreter (x speedup over its own sequential)",
+                ["case", *interpreters],
+                rows,
+            )
+        )
     return tables
 
 
@@ -199,9 +226,10 @@ def compare(runs: Sequence[Run], by: str | None = None) -> Comparison:
         result.tables = [winner_table(s, cases) for s, cases in grouped.items()]
         for scenario, cases in grouped.items():
             fewest = min(len(m.rounds) for m in cases)
-            if not testable(fewest, fewest):
+            if not can_reach_significance(fewest, fewest):
                 result.warnings.append(
-                    f"{scenario}: {fewest} rounds per case are too few to test differences (4 or more are needed)"
+                    f"{scenario}: {fewest} rounds per case are too few to test differences "
+                    "(4 or more are needed)"
                 )
         return result
     base = runs[0]
@@ -228,8 +256,12 @@ def render_text(comparison: Comparison) -> str:
 def render_markdown(comparison: Comparison) -> str:
     out: list[str] = []
     for table in comparison.tables:
-        out += [f"### {table.title}", "", "| " + " | ".join(table.headers) + " |",
-                "|" + "---|" * len(table.headers)]
+        out += [
+            f"### {table.title}",
+            "",
+            "| " + " | ".join(table.headers) + " |",
+            "|" + "---|" * len(table.headers),
+        ]
         out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in table.rows]
         out.append("")
     out += [f"> warning: {w}" for w in comparison.warnings]
@@ -239,7 +271,11 @@ def render_markdown(comparison: Comparison) -> str:
 def records(comparison: Comparison) -> list[dict[str, Any]]:
     if comparison.changes:
         return [asdict(c) for c in comparison.changes]
-    return [{"table": t.title, **dict(zip(t.headers, row, strict=True))} for t in comparison.tables for row in t.rows]
+    return [
+        {"table": t.title, **dict(zip(t.headers, row, strict=True))}
+        for t in comparison.tables
+        for row in t.rows
+    ]
 
 
 def render_csv(comparison: Comparison) -> str:

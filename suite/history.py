@@ -49,8 +49,12 @@ class Measurement:
         info = self.info
         if "python" not in info:
             return str(info.get("_machine_python", "unknown"))
-        return interpreter_label(info.get("implementation", "?"), info["python"], info.get("free_threaded"),
-                                 info.get("gil_enabled"))
+        return interpreter_label(
+            info.get("implementation", "?"),
+            info["python"],
+            info.get("free_threaded"),
+            info.get("gil_enabled"),
+        )
 
 
 def interpreter_label(implementation: str, version: str, free_threaded: bool | None, gil: bool | None) -> str:
@@ -82,8 +86,12 @@ class Run:
         return {
             "machine": f"{m.get('node', '?')} ({cpu.get('brand_raw') or m.get('machine', '?')})",
             "cpu count": cpu.get("count") or m.get("usable_cpus"),
-            "interpreter": interpreter_label(m.get("python_implementation", "?"), m.get("python_version", "?"),
-                                             m.get("free_threaded"), m.get("gil_enabled")),
+            "interpreter": interpreter_label(
+                m.get("python_implementation", "?"),
+                m.get("python_version", "?"),
+                m.get("free_threaded"),
+                m.get("gil_enabled"),
+            ),
             "GIL enabled": m.get("gil_enabled", "unknown"),
         }
 
@@ -100,7 +108,9 @@ def _measurement(bench: dict[str, Any], machine_python: str) -> Measurement:
     model = info.get("model") or bench.get("name", "?")
     workers = info.get("workers")
     info.setdefault("_machine_python", machine_python)
-    return Measurement(str(scenario), str(model), int(workers) if workers is not None else None, rounds, median, info)
+    return Measurement(
+        str(scenario), str(model), int(workers) if workers is not None else None, rounds, median, info
+    )
 
 
 def read_run(path: Path) -> Run:
@@ -114,8 +124,10 @@ def read_run(path: Path) -> Run:
     number, name = (match.group(1), match.group(2)) if match else ("", path.stem)
     machine = data.get("machine_info") or {}
     machine_python = interpreter_label(
-        machine.get("python_implementation", "?"), machine.get("python_version", "?"),
-        machine.get("free_threaded"), machine.get("gil_enabled"),
+        machine.get("python_implementation", "?"),
+        machine.get("python_version", "?"),
+        machine.get("free_threaded"),
+        machine.get("gil_enabled"),
     )
     measurements = tuple(_measurement(b, machine_python) for b in data["benchmarks"])
     return Run(path, number, name, str(data.get("datetime", "")), machine, measurements)

@@ -37,3 +37,84 @@ def write_scenario(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+MakeRun = Callable[..., Path]
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> MakeRun:
+    """Write a saved run in pytest-benchmark's format with chosen medians and noise.
+
+    ``cases`` maps (scenario, model, workers) to a median in seconds; each case gets
+    ``rounds`` round times spread by ``noise`` (a fraction) around it, from a fixed seed.
+    """
+    import json
+    import random
+
+    def make(
+        number: int,
+        cases: dict[tuple[str, str, int], float],
+        *,
+        name: str = "run",
+        rounds: int = 7,
+        noise: float = 0.01,
+        seed: int = 0,
+        machine: dict[str, object] | None = None,
+        python: str = "3.11.7",
+        extra: dict[str, object] | None = None,
+        results: Path | None = None,
+    ) -> Path:
+        rng = random.Random(seed)
+        benchmarks = []
+        for (scenario, model, workers), median in cases.items():
+            data = [median * (1 + rng.uniform(-noise, noise)) for _ in range(rounds)]
+            data.sort()
+            benchmarks.append(
+                {
+                    "group": scenario,
+                    "name": f"test_case[{model}-w{workers}]",
+                    "param": f"{model}-w{workers}",
+                    "params": {"scenario": scenario, "model": model, "workers": workers},
+                    "extra_info": {
+                        "scenario": scenario,
+                        "model": model,
+                        "workers": workers,
+                        "workload": "sleep",
+                        "python": python,
+                        "implementation": "cpython",
+                        "gil_enabled": True,
+                        "free_threaded": False,
+                        "status": "ok",
+                        **(extra or {}),
+                    },
+                    "stats": {"data": data, "median": data[len(data) // 2], "rounds": rounds},
+                }
+            )
+        info = {
+            "node": "box",
+            "machine": "x86_64",
+            "python_implementation": "CPython",
+            "python_version": python,
+            "cpu": {"count": 2, "brand_raw": "Test CPU"},
+            "gil_enabled": True,
+            "free_threaded": False,
+            **(machine or {}),
+        }
+        folder = (results or tmp_path / "results") / "Linux-CPython-3.11-64bit"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{number:04d}_{name}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "machine_info": info,
+                    "commit_info": {},
+                    "benchmarks": benchmarks,
+                    "datetime": f"2026-11-{number:02d}T10:00:00",
+                    "version": "5.3.1",
+                }
+            )
+        )
+        return path
+
+    return make
