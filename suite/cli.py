@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import __version__, history, registry
 from .cases import Overrides, build
-from .compare import RENDERERS, compare
+from .compare import MIN_CHANGE_PCT, RENDERERS, compare
 from .history import HistoryError, Run
 from .scenario import json_schema, load_all
 
@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
         "--by", choices=["interpreter"], help="put runs of different interpreters side by side"
     )
     compare.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    compare.add_argument(
+        "--min-change",
+        type=float,
+        metavar="PCT",
+        default=MIN_CHANGE_PCT,
+        help="smaller significant changes count as unchanged (default: %(default)s%%)",
+    )
     compare.add_argument(
         "--fail-if-slower",
         type=float,
@@ -216,7 +223,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
-    comparison = compare(runs, by=args.by)
+    comparison = compare(runs, by=args.by, min_change_pct=args.min_change)
     sys.stdout.write(RENDERERS[args.format](comparison))
     for warning in comparison.warnings if args.format in ("csv", "json") else ():
         print(f"warning: {warning}", file=sys.stderr)

@@ -21,6 +21,9 @@ from .history import Measurement, Run
 from .summary import fmt_time
 
 ALPHA = 0.05
+#: Changes smaller than this are "unchanged" even when significant: very steady rounds
+#: make a 0.5% shift significant, and nobody should act on it.
+MIN_CHANGE_PCT = 2.0
 
 
 def can_reach_significance(n: int, m: int) -> bool:
@@ -124,12 +127,17 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
     return Table(title, ["workers", *models], rows)
 
 
-def change(base: Measurement, new: Measurement, base_run: Run, run: Run) -> Change:
+def change(
+    base: Measurement, new: Measurement, base_run: Run, run: Run, min_change_pct: float = MIN_CHANGE_PCT
+) -> Change:
     pct = (new.median / base.median - 1) * 100 if base.median > 0 else 0.0
     p = p_value(base.rounds, new.rounds)
-    verdict = (
-        "untested" if p is None else ("unchanged" if p >= ALPHA else ("slower" if pct > 0 else "faster"))
-    )
+    if p is None:
+        verdict = "untested"
+    elif p >= ALPHA or abs(pct) < min_change_pct:
+        verdict = "unchanged"
+    else:
+        verdict = "slower" if pct > 0 else "faster"
     return Change(
         base.scenario,
         base.model,
@@ -216,7 +224,7 @@ def environment_warnings(runs: Sequence[Run]) -> list[str]:
     return notes
 
 
-def compare(runs: Sequence[Run], by: str | None = None) -> Comparison:
+def compare(runs: Sequence[Run], by: str | None = None, min_change_pct: float = MIN_CHANGE_PCT) -> Comparison:
     result = Comparison(warnings=environment_warnings(runs))
     if by == "interpreter":
         result.tables = interpreter_tables(runs)
@@ -237,7 +245,7 @@ def compare(runs: Sequence[Run], by: str | None = None) -> Comparison:
         new_by_key = {m.key: m for m in run.measurements}
         for m in base.measurements:
             if m.key in new_by_key:
-                result.changes.append(change(m, new_by_key[m.key], base, run))
+                result.changes.append(change(m, new_by_key[m.key], base, run, min_change_pct))
     result.tables = history_tables(runs, result.changes)
     return result
 

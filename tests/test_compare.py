@@ -59,6 +59,18 @@ def test_a_1_percent_change_in_noisy_rounds_is_not_flagged(make_run) -> None:  #
     assert change.verdict == "unchanged"
 
 
+def test_a_significant_but_tiny_change_counts_as_unchanged(make_run) -> None:  # type: ignore[no-untyped-def]
+    nudged = {**CASES, ("web", "threads", 4): 0.25 * 1.006}
+    first = history.read_run(make_run(1, CASES, noise=0.0005))
+    second = history.read_run(make_run(2, nudged, noise=0.0005, seed=5))
+    tiny = next(c for c in compare([first, second]).changes if c.label == "threads-w4")
+    assert tiny.p_value is not None
+    assert tiny.p_value < 0.05
+    assert tiny.verdict == "unchanged"
+    strict = next(c for c in compare([first, second], min_change_pct=0).changes if c.label == "threads-w4")
+    assert strict.verdict == "slower"
+
+
 def test_too_few_rounds_are_untested_not_tied() -> None:
     assert not can_reach_significance(3, 3)
     assert can_reach_significance(4, 4)
