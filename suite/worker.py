@@ -153,11 +153,11 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
     limit = raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     runner_class = registry.runner(case.model)
-    reason = runner_class.unavailable_reason()
+    workload_class = registry.workload(case.kind)
+    reason = runner_class.unavailable_reason() or runner_class.unavailable_for(workload_class)
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
-    workload_class = registry.workload(case.kind)
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint)
     runner = runner_class(workload, case.workers)
     check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 
 import pytest
 
@@ -106,20 +109,31 @@ class CountingCpu(CpuWorkload):
         self.calls.append("close")
 
 
-@pytest.mark.parametrize("model", ["sequential", "asyncio", "uvloop", "threads"])
+@pytest.mark.parametrize("model", ["sequential", "asyncio", "uvloop", "trio", "asyncio+threads", "threads"])
 def test_hooks_run_in_order_in_process(model: str) -> None:
     # Pool processes call the hooks in their own processes: test_http checks them there.
     workload = CountingCpu(make_workload("cpu").params)
     runner = registry.runner(model)(workload, workers=3)
     run_rounds(runner, 2, rounds=2)
-    expected_concurrency = 1 if model == "sequential" else 3
+    expected_concurrency = 1 if model == "sequential" else 3  # threads share one client
     assert workload.calls == [f"prepare({expected_concurrency})", "begin_round(0)", "begin_round(1)", "close"]
 
 
 def test_registry_names_are_unique_and_ordered() -> None:
     names = list(registry.runners())
-    assert names[:5] == ["sequential", "asyncio", "uvloop", "threads", "processes"]
-    assert set(names) >= {"processes-fork", "processes-forkserver", "processes-spawn"}
+    assert names == [
+        "sequential",
+        "asyncio",
+        "uvloop",
+        "trio",
+        "asyncio+threads",
+        "asyncio+processes",
+        "threads",
+        "processes",
+        "processes-fork",
+        "processes-forkserver",
+        "processes-spawn",
+    ]
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -149,3 +163,33 @@ def test_sleep_ideal_is_the_latency_bound() -> None:
     workload = make_workload("sleep")  # 5 tasks of 1 ms
     assert workload.ideal_s(2, None, 2) == pytest.approx(0.003)
     assert workload.ideal_s(5, None, 2) == pytest.approx(0.001)
+
+
+class WhoRan(CpuWorkload):
+    """Returns the process id (or, in one process, the thread id) that ran the task."""
+
+    def run_task(self, index: int) -> int:
+        time.sleep(0.002)  # long enough for every pool member to get work
+        return os.getpid() if self.params.iterations == 1 else threading.get_native_id()
+
+
+@pytest.mark.parametrize(
+    ("model", "by_process"),
+    [
+        ("threads", False),
+        ("asyncio+threads", False),
+        ("processes", True),
+        ("processes-spawn", True),
+        ("asyncio+processes", True),
+    ],
+)
+def test_pools_start_once_not_every_round(model: str, by_process: bool) -> None:
+    params = make_workload("cpu").params.model_copy(
+        update={"iterations": 1 if by_process else 2, "tasks": 12}
+    )
+    runner = registry.runner(model)(WhoRan(params), workers=3)
+    rounds = run_rounds(runner, 12, rounds=3)
+    members = [set(values) for values in rounds]
+    assert all(len(m) <= 3 for m in members)
+    assert set().union(*members) == members[0] | members[1] | members[2]
+    assert len(set().union(*members)) <= 3  # the same three threads or processes throughout

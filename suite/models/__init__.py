@@ -62,6 +62,11 @@ class Runner(abc.ABC):
         """
         return None
 
+    @classmethod
+    def unavailable_for(cls, workload: type[Workload]) -> str | None:
+        """Why this model cannot run ``workload``'s kind, or ``None`` when it can."""
+        return None
+
     @property
     def start_method(self) -> str | None:
         """The multiprocessing start method, for models that start processes."""

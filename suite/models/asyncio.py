@@ -27,7 +27,15 @@ class AsyncioRunner(Runner):
     def start(self) -> None:
         self._loop_runner = asyncio.Runner(loop_factory=self.loop_factory())
         # Create the loop and the workload's clients (sessions) now, outside any round.
-        self._loop_runner.run(self.workload.prepare_async(self.workers))
+        self._loop_runner.run(self.prepare())
+
+    async def prepare(self) -> None:
+        """Inside the loop, before any round: the workload's async clients."""
+        await self.workload.prepare_async(self.workers)
+
+    async def run_one(self, index: int) -> TimedValue:
+        """One task, as this model runs it."""
+        return await self.workload.run_timed_async(index)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._loop_runner is not None, "start() was not called"
@@ -40,13 +48,21 @@ class AsyncioRunner(Runner):
         # The result is kept here, not returned: on leaving run(), asyncio.Runner restores
         # its SIGINT handler and CPython formats the main task's repr, result included,
         # which for 20,000 task values costs tens of milliseconds.
-        await self.workload.begin_round_async(round_no)
+        await self.begin_round(round_no)
         self._result = await timed_async(lambda: self._gather(tasks))
+
+    async def begin_round(self, round_no: int) -> None:
+        """Inside the loop, before each round's clock starts."""
+        await self.workload.begin_round_async(round_no)
+
+    async def release(self) -> None:
+        """Inside the loop, after the last round."""
+        await self.workload.close_async()
 
     async def _gather(self, tasks: int) -> list[TimedValue]:
         values: list[TimedValue] = [(0, 0.0, 0.0)] * tasks
         indices = iter(range(tasks))
-        task = self.workload.run_timed_async
+        task = self.run_one
 
         async def worker() -> None:
             for i in indices:
@@ -64,7 +80,7 @@ class AsyncioRunner(Runner):
     def close(self) -> None:
         if self._loop_runner is not None:
             try:
-                self._loop_runner.run(self.workload.close_async())
+                self._loop_runner.run(self.release())
             finally:
                 self._loop_runner.close()
 

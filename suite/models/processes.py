@@ -40,6 +40,28 @@ def _pid_after(delay_s: float) -> int:
     return os.getpid()
 
 
+def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
+    """A process pool whose processes all run and hold a prepared ``workload``."""
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=_install, initargs=(workload,)
+    )
+    # Pools may start processes on demand; keep submitting short waits until every
+    # process has answered, so no round pays for process start-up.
+    seen: set[int] = set()
+    delay = 0.005
+    for _ in range(20):
+        if len(seen) == workers:
+            break
+        seen.update(pool.map(_pid_after, [delay] * workers))
+        delay = min(delay * 2, 0.2)
+    return pool
+
+
+def task_for_round(round_no: int) -> functools.partial[TimedValue]:
+    """The picklable callable a pool process runs for each task index of a round."""
+    return functools.partial(_run_installed, round_no)
+
+
 class ProcessesRunner(Runner):
     name = "processes"
     summary = "concurrent.futures.ProcessPoolExecutor, the interpreter's default start method"
@@ -62,27 +84,11 @@ class ProcessesRunner(Runner):
         return self.method or multiprocessing.get_start_method()
 
     def start(self) -> None:
-        context = multiprocessing.get_context(self.start_method)
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_install, initargs=(self.workload,)
-        )
-        self._wait_for_all_processes()
-
-    def _wait_for_all_processes(self) -> None:
-        # Pools may start processes on demand; keep submitting short waits until every
-        # process has answered, so no round pays for process start-up.
-        assert self._pool is not None
-        seen: set[int] = set()
-        delay = 0.005
-        for _ in range(20):
-            if len(seen) == self.workers:
-                break
-            seen.update(self._pool.map(_pid_after, [delay] * self.workers))
-            delay = min(delay * 2, 0.2)
+        self._pool = start_processes(self.workload, self.workers, self.start_method)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"
-        pool, task = self._pool, functools.partial(_run_installed, round_no)
+        pool, task = self._pool, task_for_round(round_no)
         return timed(lambda: list(pool.map(task, range(tasks))))
 
     def close(self) -> None:

@@ -8,6 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from . import RoundResult, Runner, timed
 
 
+def start_threads(workers: int) -> ThreadPoolExecutor:
+    """A thread pool with all its threads already started (the executor starts them lazily)."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite")
+    # Keep each thread busy until every one exists, so no round pays for starting one.
+    barrier = threading.Barrier(workers)
+    list(pool.map(lambda _: barrier.wait(timeout=30), range(workers)))
+    return pool
+
+
 class ThreadsRunner(Runner):
     name = "threads"
     summary = "concurrent.futures.ThreadPoolExecutor"
@@ -17,11 +26,7 @@ class ThreadsRunner(Runner):
     def start(self) -> None:
         # One client (connection pool) shared by all threads, sized for all of them.
         self.workload.prepare(self.workers)
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="suite")
-        # The executor starts threads lazily; make it start all of them now, untimed,
-        # by keeping each busy until every one exists.
-        barrier = threading.Barrier(self.workers)
-        list(self._pool.map(lambda _: barrier.wait(timeout=30), range(self.workers)))
+        self._pool = start_threads(self.workers)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"

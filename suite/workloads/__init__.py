@@ -53,6 +53,8 @@ class Workload(abc.ABC):
     summary: ClassVar[str]
     #: A server the parent must run for this kind (module ``suite.<backend>``), if any.
     backend: ClassVar[str | None] = None
+    #: Async libraries :meth:`run_task_async` works under (its clients may tie it to one).
+    async_libraries: ClassVar[frozenset[str]] = frozenset({"asyncio", "trio"})
 
     def __init__(self, params: WorkloadParams, endpoint: dict[str, Any] | None = None) -> None:
         self.params = params

@@ -89,6 +89,7 @@ class HttpWorkload(Workload):
     Params = HttpParams
     summary = "GET requests to a local aiohttp server with set latency and body size"
     backend = "server"
+    async_libraries = frozenset({"asyncio"})  # aiohttp runs on asyncio event loops only
     params: HttpParams
     _pool: urllib3.HTTPConnectionPool | None = None
     _session: aiohttp.ClientSession | None = None

@@ -1,0 +1,83 @@
+"""asyncio with an executor: coroutines that hand each task to a thread or a process.
+
+This is how asyncio code usually meets blocking or CPU work, so it is measured rather
+than guessed. ``workers`` is both the coroutines in flight and the pool's size.
+
+The tasks go through ``loop.run_in_executor`` to a pool built before the first round.
+anyio's ``to_thread``/``to_process`` would be the other idiom, but they tie their worker
+threads and processes to the root task of each event-loop run, and the suite enters the
+loop once per round: every round would start its pool again, inside the timed region.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor
+from typing import Any
+
+from ..workloads import TimedValue
+from .asyncio import AsyncioRunner
+from .processes import start_processes, task_for_round
+from .threads import start_threads
+
+
+class AsyncioThreadsRunner(AsyncioRunner):
+    name = "asyncio+threads"
+    summary = "asyncio coroutines, each task sent to a thread pool (run_in_executor)"
+    order = 13
+    _pool: Executor | None = None
+    _task: Any = None
+
+    def start(self) -> None:
+        self.workload.prepare(self.workers)  # one synchronous client, shared by the threads
+        self._pool = start_threads(self.workers)
+        self._task = self.workload.run_timed
+        super().start()
+
+    async def prepare(self) -> None:
+        pass  # the workload runs in the pool, not on the loop
+
+    async def begin_round(self, round_no: int) -> None:
+        self.workload.begin_round(round_no)
+
+    async def run_one(self, index: int) -> TimedValue:
+        result: TimedValue = await asyncio.get_running_loop().run_in_executor(self._pool, self._task, index)
+        return result
+
+    async def release(self) -> None:
+        self.workload.close()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class AsyncioProcessesRunner(AsyncioThreadsRunner):
+    name = "asyncio+processes"
+    summary = "asyncio coroutines, each task sent to a process pool (run_in_executor)"
+    order = 14
+
+    @property
+    def concurrency_per_process(self) -> int:
+        return 1
+
+    @property
+    def start_method(self) -> str:
+        return multiprocessing.get_start_method()
+
+    def start(self) -> None:
+        self._pool = start_processes(self.workload, self.workers, self.start_method)
+        AsyncioRunner.start(self)
+
+    async def begin_round(self, round_no: int) -> None:
+        self._task = task_for_round(round_no)  # each process begins the round itself
+
+    async def release(self) -> None:
+        pass  # the workload lives in the pool's processes
+
+
+RUNNERS = (AsyncioThreadsRunner, AsyncioProcessesRunner)
