@@ -14,6 +14,6 @@ from .plugin import run_benchmark
 
 
 def test_case(
-    request: pytest.FixtureRequest, benchmark: Any, scenario: str, model: str, workers: int
+    request: pytest.FixtureRequest, benchmark: Any, scenario: str, model: str, workers: int, python: str
 ) -> None:
     run_benchmark(request, benchmark)

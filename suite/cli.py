@@ -67,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
     )
     run.add_argument("--save", metavar="NAME", help="name of the saved run (default: commit and time)")
-    run.add_argument("--python", help="interpreter that runs the workers (default: this one)")
+    run.add_argument(
+        "--python",
+        action="append",
+        metavar="PATH",
+        help="interpreter that runs the workers; repeat it to run every case under each (default: this one)",
+    )
     run.set_defaults(pytest_args=[])
 
     validate = commands.add_parser("validate", help="check scenario files; exit 2 if any is invalid")
@@ -180,8 +185,7 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
         options.append(f"--suite-rounds={args.rounds}")
     if args.quick:
         options.append("--suite-quick")
-    if args.python:
-        options.append(f"--suite-python={args.python}")
+    options += [f"--suite-python={python}" for python in args.python or []]
     return [*options, *args.pytest_args, *map(str, files)]
 
 

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -210,7 +211,7 @@ class _Session:
         on_event: Callable[[dict[str, Any]], None] | None,
         endpoint: dict[str, Any] | None,
     ) -> None:
-        self.case, self.on_event = case, on_event
+        self.case, self.on_event, self.python = case, on_event, python
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
             worker_command(python),
@@ -237,9 +238,16 @@ class _Session:
             ) from None
         if message is None:
             self.proc.wait(timeout=5)
+            detail = _stderr_tail(self.stderr)
+            missing = re.search(r"ModuleNotFoundError: [^)\n]*", detail)
+            if missing and what == "the worker to start":
+                raise CaseFailed(
+                    f"{self.python} cannot run the suite's worker ({missing.group(0)}): install this project "
+                    "and its dependencies for that interpreter",
+                    detail=detail,
+                )
             raise CaseFailed(
-                f"worker died ({_exit_reason(self.proc.returncode)}) while waiting for {what}",
-                detail=_stderr_tail(self.stderr),
+                f"worker died ({_exit_reason(self.proc.returncode)}) while waiting for {what}", detail=detail
             )
         if self.on_event is not None:
             self.on_event(message)

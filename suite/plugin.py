@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import statistics
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -19,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from . import environment, launcher, metrics, registry, summary
+from . import environment, interpreters, launcher, metrics, registry, summary
 from .backend import BackendError, Backends
 from .cases import Case, Overrides, build
 from .errors import CaseFailed, ModelUnavailable, ScenarioError
+from .interpreters import Interpreter
 from .scenario import SUFFIXES, Scenario, load
 
 
@@ -62,7 +62,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look"
     )
     group.addoption(
-        "--suite-python", default=None, help="interpreter that runs the workers (default: this one)"
+        "--suite-python",
+        action="append",
+        default=None,
+        help="interpreter that runs the workers (repeatable: every case runs under each; default: this one)",
     )
 
 
@@ -96,14 +99,20 @@ class ScenarioFile(pytest.Module):
     """A scenario file, collected like a test module holding :func:`~suite.benchcases.test_case`."""
 
     scenario: Scenario
-    cases: dict[str, Case]
+    cases: dict[str, tuple[Case, Interpreter]]
 
     def _getobj(self) -> ModuleType:
         try:
             self.scenario = load(self.path)
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        self.cases = {case.id: case for case in build(self.scenario, overrides(self.config))}
+        pythons = interpreters.resolve(self.config.getoption("suite_python"))
+        self.cases = {}
+        for case in build(self.scenario, overrides(self.config)):
+            for python in pythons:
+                # Ids name the interpreter only when a run has several.
+                case_id = case.id if len(pythons) == 1 else f"{case.id}-{python.label.replace(' ', '')}"
+                self.cases[case_id] = (case, python)
         return importlib.import_module("suite.benchcases")
 
 
@@ -116,12 +125,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             case.scenario,
             case.model,
             case.workers,
+            python.label,
             id=case_id,
             marks=pytest.mark.benchmark(group=case.scenario, timer=ReplayClock()),
         )
-        for case_id, case in node.cases.items()
+        for case_id, (case, python) in node.cases.items()
     ]
-    metafunc.parametrize(("scenario", "model", "workers"), params)
+    metafunc.parametrize(("scenario", "model", "workers", "python"), params)
 
 
 def _endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
@@ -138,22 +148,28 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     """Measure the current item's case in a worker and record it with ``benchmark``."""
     node = request.node.getparent(ScenarioFile)
     assert node is not None
-    case = node.cases[request.node.callspec.id]
+    case, python = node.cases[request.node.callspec.id]
+    if python.error is not None:
+        _record_failure(request.config, case, "failed", python.error)
+        pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
     endpoint = _endpoint(request.config, case)
+    failure: CaseFailed | None = None
     try:
-        result = launcher.run_case(case, python=_python(request.config), endpoint=endpoint)
+        result = launcher.run_case(case, python=python.path, endpoint=endpoint)
     except ModelUnavailable as exc:
         _record_failure(request.config, case, "unavailable", str(exc))
         pytest.skip(f"{case.model} unavailable: {exc}")
     except CaseFailed as exc:
-        _record_failure(request.config, case, exc.status, exc.reason)
-        pytest.fail(f"{case.scenario} {case.id}: {exc.reason}\n{exc.detail}", pytrace=False)
+        failure = exc
+    if failure is not None:  # failed outside the handler, so no exception chain is printed
+        _record_failure(request.config, case, failure.status, failure.reason)
+        pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
     baselines = request.config.stash[BASELINES]
     if case.model == "sequential":  # first in model order, so later cases can compare
-        baselines[case.scenario] = statistics.median(result.durations_s)
-    info = metrics.extra_info(result, baselines.get(case.scenario))
+        baselines[(case.scenario, python.label)] = statistics.median(result.durations_s)
+    info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
     request.config.stash[OUTCOMES].append({**info, "median_s": statistics.median(result.durations_s)})
     benchmark.extra_info.update(info)
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
@@ -181,14 +197,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(line)
 
 
-def _python(config: pytest.Config) -> str:
-    python: str = config.getoption("suite_python") or sys.executable
-    return python
-
-
 BACKENDS = pytest.StashKey[Backends]()
-#: Sequential medians by scenario, for speedup and CPU ideals.
-BASELINES = pytest.StashKey[dict[str, float]]()
+#: Sequential medians by scenario and interpreter, for speedup and CPU ideals.
+BASELINES = pytest.StashKey[dict[tuple[str, str], float]]()
 #: extra_info of every measured case, for the summary after the run.
 OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
 

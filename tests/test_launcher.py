@@ -98,8 +98,8 @@ def test_interpreter_without_the_suite_fails_with_the_reason(tmp_path: Any) -> N
         pytest.skip("no system interpreter to try")
     with pytest.raises(CaseFailed) as info:
         launcher.run_case(case(), python=bare)
-    assert "worker died (exit code 1)" in info.value.reason
-    assert "ModuleNotFoundError" in info.value.detail
+    assert info.value.reason.startswith(f"{bare} cannot run the suite's worker (ModuleNotFoundError: ")
+    assert "install this project and its dependencies for that interpreter" in info.value.reason
 
 
 def test_task_output_does_not_corrupt_the_protocol() -> None:

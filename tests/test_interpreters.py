@@ -1,0 +1,122 @@
+"""Cases under several interpreters in one run: labels, failures, the pivot."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from suite import interpreters
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What a worker imports (the report's plotting and statistics stay in the parent).
+WORKER_DEPENDENCIES = [
+    "pydantic",
+    "pyyaml",
+    "anyio",
+    "psutil",
+    "urllib3",
+    "aiohttp",
+    "pytest",
+    "pytest-benchmark",
+]
+
+
+def find_python(version: str) -> str | None:
+    found = sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python3")) or [
+        shutil.which(f"python{version}")
+    ]
+    return found[-1] if found and found[-1] else None
+
+
+@pytest.fixture(scope="module")
+def python312(tmp_path_factory: pytest.TempPathFactory) -> str:
+    base = find_python("3.12")
+    if base is None:
+        pytest.skip("no Python 3.12 on this machine")
+    venv = tmp_path_factory.mktemp("py312") / "venv"
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    try:
+        subprocess.run([*pip, *WORKER_DEPENDENCIES], check=True, timeout=600, capture_output=True)
+        subprocess.run([*pip, "--no-deps", str(ROOT)], check=True, timeout=300, capture_output=True)
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"could not install the suite for Python 3.12: {exc.stderr.decode()[-500:]}")
+    return str(venv / "bin" / "python")
+
+
+def test_probe_labels_this_interpreter() -> None:
+    here = interpreters.probe(sys.executable)
+    assert here.error is None
+    assert here.label == f"cpython-{sys.version.split()[0]}"
+
+
+def test_probe_of_something_that_is_not_python(tmp_path: Path) -> None:
+    fake = tmp_path / "python9"
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    probed = interpreters.probe(str(fake))
+    assert probed.error is not None
+    assert "does not run as a Python interpreter" in probed.error
+
+
+def test_one_run_under_two_interpreters(
+    python312: str, write_scenario: Callable[..., Path], tmp_path: Path
+) -> None:
+    scenario = write_scenario(
+        "workload: {kind: cpu, tasks: 4, iterations: 20000}\nmodels: [sequential, threads]\n"
+        "workers: [2]\nrounds: 4\n",
+        name="two.yaml",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    suite = [sys.executable, "-m", "suite"]
+    done = subprocess.run(
+        [
+            *suite,
+            "run",
+            str(scenario),
+            "--python",
+            python312,
+            "--python",
+            sys.executable,
+            "--results",
+            "res",
+            "--save",
+            "both",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    saved = json.loads(next((tmp_path / "res").glob("*/0001_both.json")).read_text())
+    versions = sorted({b["extra_info"]["python"] for b in saved["benchmarks"]})
+    assert len(versions) == 2
+    assert any(v.startswith("3.12.") for v in versions)
+    assert sys.version.split()[0] in versions
+    assert {b["params"]["python"] for b in saved["benchmarks"]} == {f"cpython-{v}" for v in versions}
+    assert len({b["extra_info"]["checksum"] for b in saved["benchmarks"]}) == 1
+    # Speedup is against the sequential case of the same interpreter.
+    assert all(b["extra_info"]["speedup"] for b in saved["benchmarks"])
+    pivot = subprocess.run(
+        [*suite, "compare", "both", "--by", "interpreter", "--results", "res"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    header = next(line for line in pivot.stdout.splitlines() if line.strip().startswith("case"))
+    assert "cpython-3.12" in header
+    assert f"cpython-{sys.version.split()[0]}" in header
