@@ -87,6 +87,12 @@ def _model_order(names: Sequence[str]) -> list[str]:
     return sorted(set(names), key=lambda n: (known.index(n) if n in known else len(known), n))
 
 
+def _rank(model: str, workers: int | None) -> tuple[int, str, int]:
+    """Sort key of a case: models in registry order (unknown ones last), then workers."""
+    known = list(registry.runners())
+    return (known.index(model) if model in known else len(known), model, workers or 0)
+
+
 def _by_scenario(measurements: Sequence[Measurement]) -> dict[str, list[Measurement]]:
     grouped: dict[str, list[Measurement]] = {}
     for m in measurements:
@@ -163,9 +169,7 @@ def history_tables(runs: Sequence[Run], changes: Sequence[Change]) -> list[Table
     for scenario, cases in _by_scenario(base.measurements).items():
         headers = ["case", f"{base.label}", *(r.label for r in runs[1:])]
         rows = []
-        for m in sorted(
-            cases, key=lambda m: (_model_order([m.model, "sequential"]).index(m.model), m.workers or 0)
-        ):
+        for m in sorted(cases, key=lambda m: _rank(m.model, m.workers)):
             row = [m.label, fmt_time(m.median)]
             for run in runs[1:]:
                 found = next(
@@ -191,7 +195,7 @@ def interpreter_tables(runs: Sequence[Run]) -> list[Table]:
     for scenario in dict.fromkeys(k[0] for k in latest):
         cases = sorted(
             {(k[1], k[2]) for k in latest if k[0] == scenario},
-            key=lambda mw: (_model_order([mw[0], "sequential"]).index(mw[0]), mw[1] or 0),
+            key=lambda mw: _rank(*mw),
         )
         rows = []
         for model, workers in cases:
