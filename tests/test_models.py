@@ -149,6 +149,23 @@ def test_start_method_of_each_process_model() -> None:
     assert registry.runner("threads")(make_workload("cpu"), 1).start_method is None
 
 
+def test_trio_that_cannot_start_fails_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_trio(name: str, *args: object, **kwargs: object) -> object:
+        if name == "trio":
+            raise ModuleNotFoundError("No module named 'trio'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_trio)
+    runner = registry.runner("trio")(make_workload("cpu"), workers=2)
+    with pytest.raises(ModuleNotFoundError, match="trio"):
+        runner.start()
+    runner.close()
+
+
 def test_missing_start_method_makes_model_unavailable() -> None:
     class Imaginary(ProcessesRunner):
         name = "processes-imaginary"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,12 @@ def test_scenario_file_becomes_one_benchmark_per_case(pytester: pytest.Pytester)
     assert sorted(benches) == ["processes-w1", "processes-w2", "sequential-w1", "threads-w1", "threads-w2"]
     bench = benches["threads-w2"]
     assert bench["group"] == "demo"
-    assert bench["params"] == {"scenario": "demo", "model": "threads", "workers": 2}
+    assert bench["params"] == {
+        "scenario": "demo",
+        "model": "threads",
+        "workers": 2,
+        "python": f"cpython-{platform.python_version()}",
+    }
     assert bench["stats"]["rounds"] == 3
     assert bench["options"]["timer"] == "worker_perf_counter"
     info = bench["extra_info"]

@@ -41,11 +41,20 @@ class TrioRunner(Runner):
         ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(ready,), name="suite-trio", daemon=True)
         self._thread.start()
-        ready.wait()
+        if not ready.wait(timeout=60):
+            raise RuntimeError("trio's event loop did not start within 60 s")
         if self._failure is not None:
             raise self._failure
 
     def _serve(self, ready: threading.Event) -> None:
+        try:
+            self._run_trio(ready)
+        except BaseException as exc:  # handed to the worker's thread by start()
+            self._failure = exc
+        finally:
+            ready.set()  # whatever happened, start() must not wait forever
+
+    def _run_trio(self, ready: threading.Event) -> None:
         import trio
 
         async def main() -> None:
@@ -58,11 +67,7 @@ class TrioRunner(Runner):
             await self._stop.wait()
             await self.workload.close_async()
 
-        try:
-            trio.run(main)
-        except BaseException as exc:  # handed to the worker's thread by start()
-            self._failure = exc
-            ready.set()
+        trio.run(main)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         import trio
