@@ -150,19 +150,19 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     assert node is not None
     case, python = node.cases[request.node.callspec.id]
     if python.error is not None:
-        _record_failure(request.config, case, "failed", python.error)
+        _record_failure(request.config, case, python, "failed", python.error)
         pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
     endpoint = _endpoint(request.config, case)
     failure: CaseFailed | None = None
     try:
         result = launcher.run_case(case, python=python.path, endpoint=endpoint)
     except ModelUnavailable as exc:
-        _record_failure(request.config, case, "unavailable", str(exc))
+        _record_failure(request.config, case, python, "unavailable", str(exc))
         pytest.skip(f"{case.model} unavailable: {exc}")
     except CaseFailed as exc:
         failure = exc
     if failure is not None:  # failed outside the handler, so no exception chain is printed
-        _record_failure(request.config, case, failure.status, failure.reason)
+        _record_failure(request.config, case, python, failure.status, failure.reason)
         pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
@@ -170,12 +170,13 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     if case.model == "sequential":  # first in model order, so later cases can compare
         baselines[(case.scenario, python.label)] = statistics.median(result.durations_s)
     info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
-    request.config.stash[OUTCOMES].append({**info, "median_s": statistics.median(result.durations_s)})
+    median_s = statistics.median(result.durations_s)
+    request.config.stash[OUTCOMES].append({**info, "median_s": median_s, "interpreter": python.label})
     benchmark.extra_info.update(info)
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
 
 
-def _record_failure(config: pytest.Config, case: Case, status: str, reason: str) -> None:
+def _record_failure(config: pytest.Config, case: Case, python: Interpreter, status: str, reason: str) -> None:
     config.stash[OUTCOMES].append(
         {
             "scenario": case.scenario,
@@ -185,6 +186,7 @@ def _record_failure(config: pytest.Config, case: Case, status: str, reason: str)
             "tasks": case.tasks,
             "status": status,
             "reason": reason,
+            "interpreter": python.label,
         }
     )
 

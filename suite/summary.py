@@ -98,13 +98,22 @@ def warnings(infos: Sequence[Info]) -> list[str]:
 def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
     """Every scenario's tables and warnings, as lines."""
     lines: list[str] = []
-    for scenario in dict.fromkeys(i["scenario"] for i in infos):
-        cases = [i for i in infos if i["scenario"] == scenario]
+    several = len({i.get("interpreter") for i in infos}) > 1
+    for scenario, interpreter in dict.fromkeys((i["scenario"], i.get("interpreter")) for i in infos):
+        everything = [i for i in infos if i["scenario"] == scenario and i.get("interpreter") == interpreter]
+        # Models that cannot run here get one line, not a column of empty cells.
+        cases = [i for i in everything if i["status"] != "unavailable"]
+        unavailable = {i["model"]: i["reason"] for i in everything if i["status"] == "unavailable"}
+        if not cases:
+            lines += ["", f"{scenario}: no model could run here"]
+            lines += [f"  not run here: {model}: {reason}" for model, reason in unavailable.items()]
+            continue
         models = [m for m in model_order if any(i["model"] == m for i in cases)]
         measured = [i for i in cases if i["status"] in ("ok", "degraded")]
         best = min(measured, key=lambda i: i["median_s"], default=None)
         kind, tasks = cases[0].get("workload", "?"), cases[0].get("tasks", 0)
-        lines += ["", f"{scenario} ({kind}, {tasks} tasks per round)"]
+        on = f" on {interpreter}" if several else ""
+        lines += ["", f"{scenario} ({kind}, {tasks} tasks per round){on}"]
         lines += table(
             "  median round, x speedup over sequential, % of the ideal (* fastest, ! with errors)",
             cases,
@@ -119,5 +128,6 @@ def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
         )
         if tasks >= MANY_TASKS:
             lines += table("  cost per task", cases, _per_task_cell, models)
+        lines += [f"  not run here: {model}: {reason}" for model, reason in unavailable.items()]
         lines += [f"  warning: {note}" for note in warnings(cases)]
     return lines

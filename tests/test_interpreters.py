@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from suite import interpreters
+from suite import interpreters, launcher
+from suite.cases import Case
+from suite.errors import ModelUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a worker imports (the report's plotting and statistics stay in the parent).
@@ -36,20 +39,76 @@ def find_python(version: str) -> str | None:
     return found[-1] if found and found[-1] else None
 
 
-@pytest.fixture(scope="module")
-def python312(tmp_path_factory: pytest.TempPathFactory) -> str:
-    base = find_python("3.12")
+def venv_with_suite(tmp_path_factory: pytest.TempPathFactory, version: str) -> str:
+    """A virtual environment of Python ``version`` with this suite and what a worker needs."""
+    base = find_python(version)
     if base is None:
-        pytest.skip("no Python 3.12 on this machine")
-    venv = tmp_path_factory.mktemp("py312") / "venv"
+        pytest.skip(f"no Python {version} on this machine")
+    venv = tmp_path_factory.mktemp(f"py{version}") / "venv"
     subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     try:
         subprocess.run([*pip, *WORKER_DEPENDENCIES], check=True, timeout=600, capture_output=True)
         subprocess.run([*pip, "--no-deps", str(ROOT)], check=True, timeout=300, capture_output=True)
     except subprocess.CalledProcessError as exc:
-        pytest.skip(f"could not install the suite for Python 3.12: {exc.stderr.decode()[-500:]}")
+        pytest.skip(f"could not install the suite for Python {version}: {exc.stderr.decode()[-500:]}")
     return str(venv / "bin" / "python")
+
+
+@pytest.fixture(scope="module")
+def python312(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return venv_with_suite(tmp_path_factory, "3.12")
+
+
+@pytest.fixture(scope="module")
+def python313(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return venv_with_suite(tmp_path_factory, "3.13")
+
+
+CASE = Case(
+    scenario="i",
+    model="sequential",
+    workers=1,
+    kind="cpu",
+    params={"tasks": 6, "iterations": 20000},
+    rounds=2,
+    warmup=1,
+    timeout_s=60,
+)
+
+
+def test_subinterpreters_are_unavailable_before_313_with_the_reason() -> None:
+    if sys.version_info >= (3, 13):
+        pytest.skip("this interpreter has subinterpreters")
+    with pytest.raises(
+        ModelUnavailable, match=r"need Python 3\.13 or later; run the workers under one with --python"
+    ):
+        launcher.run_case(dataclasses.replace(CASE, model="interpreters", workers=2))
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("cpu", {"tasks": 6, "iterations": 20000}),
+        ("hash", {"tasks": 6, "bytes": 100_000, "repeat": 2}),
+        ("sleep", {"tasks": 6, "latency_ms": 5}),
+    ],
+)
+def test_subinterpreters_do_the_same_work(python313: str, kind: str, params: dict[str, int]) -> None:
+    case = dataclasses.replace(CASE, kind=kind, params=params)
+    reference = launcher.run_case(case, python=python313)
+    measured = launcher.run_case(dataclasses.replace(case, model="interpreters", workers=2), python=python313)
+    assert measured.checksum == reference.checksum
+    assert measured.env["python"].startswith("3.13")
+    assert measured.startup_s > 0
+
+
+def test_subinterpreters_refuse_kinds_without_a_pure_task(python313: str) -> None:
+    http = dataclasses.replace(
+        CASE, model="interpreters", workers=2, kind="http", params={"tasks": 2, "latency_ms": 1}
+    )
+    with pytest.raises(ModelUnavailable, match="no dependency-free task to run in a subinterpreter"):
+        launcher.run_case(http, python=python313, endpoint={"url": "http://127.0.0.1:9"})
 
 
 def test_probe_labels_this_interpreter() -> None:

@@ -81,6 +81,18 @@ def info(model: str, workers: int, median_s: float, **extra: Any) -> dict[str, A
     }
 
 
+def test_summary_has_a_block_per_interpreter() -> None:
+    infos = [
+        {**info("sequential", 1, 1.0), "interpreter": "cpython-3.11.7"},
+        {**info("sequential", 1, 2.0), "interpreter": "cpython-3.13.0"},
+    ]
+    text = "\n".join(summary.render(infos, ["sequential"]))
+    assert "s (cpu, 4000 tasks per round) on cpython-3.11.7" in text
+    assert "s (cpu, 4000 tasks per round) on cpython-3.13.0" in text
+    assert "*1.00s" in text
+    assert "*2.00s" in text
+
+
 def test_summary_marks_the_winner_and_warns() -> None:
     infos = [
         info("sequential", 1, 1.0, speedup=1.0, efficiency=1.0),
@@ -93,8 +105,15 @@ def test_summary_marks_the_winner_and_warns() -> None:
             "status": "timeout",
             "reason": "timed out after 3 s",
         },
+        {
+            "scenario": "s",
+            "model": "interpreters",
+            "workers": 2,
+            "status": "unavailable",
+            "reason": "needs 3.13",
+        },
     ]
-    lines = summary.render(infos, ["sequential", "asyncio", "threads", "processes"])
+    lines = summary.render(infos, ["sequential", "asyncio", "threads", "interpreters", "processes"])
     text = "\n".join(lines)
     assert "s (cpu, 4000 tasks per round)" in text
     row = next(line for line in lines if line.strip().startswith("2 ") and "TIMEOUT" in line)
@@ -104,3 +123,5 @@ def test_summary_marks_the_winner_and_warns() -> None:
     assert "warning: threads w2: unstable rounds (cv 20%)" in text
     assert "warning: asyncio w2: timeout: timed out after 3 s" in text
     assert "warning: processes w2: the server was busy 91% of the round" in text
+    assert "  not run here: interpreters: needs 3.13" in text
+    assert "interpreters" not in lines[2]  # no column for it

@@ -129,6 +129,7 @@ def test_registry_names_are_unique_and_ordered() -> None:
         "asyncio+threads",
         "asyncio+processes",
         "threads",
+        "interpreters",
         "processes",
         "processes-fork",
         "processes-forkserver",

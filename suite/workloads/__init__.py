@@ -121,6 +121,11 @@ class Workload(abc.ABC):
         """
         return None
 
+    def pure_task(self) -> tuple[str, dict[str, Any]] | None:
+        """The task as a :mod:`suite.purework` kind and its arguments, for runners that
+        can import nothing else (subinterpreters); ``None`` if the kind has none."""
+        return None
+
     def counters(self) -> dict[str, float]:
         """Monotonic counters read before and after each round, outside the timed region
         (e.g. the server's CPU seconds); the worker records how much each grew."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field
 
+from ..purework import cpu_task
 from . import CpuBound, WorkloadParams
 
 
@@ -23,11 +24,10 @@ class CpuWorkload(CpuBound):
     params: CpuParams
 
     def run_task(self, index: int) -> int:
-        # A linear congruential generator: cheap, pure Python, and impossible to skip.
-        x = index
-        for _ in range(self.params.iterations):
-            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
-        return x
+        return cpu_task(index, self.params.iterations)
+
+    def pure_task(self) -> tuple[str, dict[str, Any]]:
+        return "cpu", {"iterations": self.params.iterations}
 
 
 WORKLOAD = CpuWorkload

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import random
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
+from ..purework import buffer, hash_task
 from . import CpuBound, WorkloadParams
 
 # hashlib.algorithms_guaranteed, spelled out so type checkers and the JSON Schema see it.
@@ -43,19 +42,17 @@ class HashWorkload(CpuBound):
     Params = HashParams
     summary = "hashlib over a buffer per task (releases the GIL from 2 KiB)"
     params: HashParams
-    _buffer = b""
 
     def prepare(self, concurrency: int) -> None:
-        self._buffer = random.Random(self.params.bytes).randbytes(self.params.bytes)
+        buffer(self.params.bytes)  # made here, outside the timed rounds
 
     def run_task(self, index: int) -> int:
-        digest = hashlib.new(self.params.algorithm)
-        # The index goes in first so every task hashes a different message.
-        digest.update(index.to_bytes(8, "little"))
-        for _ in range(self.params.repeat):
-            digest.update(self._buffer)
-        raw = digest.digest(16) if self.params.algorithm.startswith("shake") else digest.digest()  # type: ignore[call-arg,unused-ignore]
-        return int.from_bytes(raw[:8], "little")
+        p = self.params
+        return hash_task(index, p.bytes, p.algorithm, p.repeat)
+
+    def pure_task(self) -> tuple[str, dict[str, Any]]:
+        p = self.params
+        return "hash", {"size": p.bytes, "algorithm": p.algorithm, "repeat": p.repeat}
 
 
 WORKLOAD = HashWorkload

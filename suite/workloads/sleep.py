@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field
 
+from ..purework import sleep_task
 from . import Workload, WorkloadParams
 
 
@@ -34,8 +34,10 @@ class SleepWorkload(Workload):
         self._async_sleep = anyio.sleep
 
     def run_task(self, index: int) -> int:
-        time.sleep(self.params.latency_ms / 1000)
-        return index
+        return sleep_task(index, self.params.latency_ms)
+
+    def pure_task(self) -> tuple[str, dict[str, Any]]:
+        return "sleep", {"latency_ms": self.params.latency_ms}
 
     async def run_task_async(self, index: int) -> int:
         await self._async_sleep(self.params.latency_ms / 1000)
