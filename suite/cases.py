@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import registry
@@ -25,6 +25,8 @@ class Case:
     rounds: int
     warmup: int
     timeout_s: float
+    #: Settings for the model, e.g. ``{"dask_address": "tcp://..."}``.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -43,6 +45,7 @@ class Overrides:
     workers: Sequence[int] | None = None
     rounds: int | None = None
     quick: bool = False
+    dask_address: str | None = None
 
 
 def select_models(scenario: Scenario, wanted: Sequence[str] | None) -> list[str]:
@@ -51,6 +54,11 @@ def select_models(scenario: Scenario, wanted: Sequence[str] | None) -> list[str]
     if wanted is not None:
         models = [m for m in models if m in wanted]
     return models
+
+
+def _options(scenario: Scenario, overrides: Overrides) -> dict[str, Any]:
+    address = overrides.dask_address or scenario.dask_address
+    return {"dask_address": address} if address else {}
 
 
 def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
@@ -73,6 +81,7 @@ def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
                     rounds=rounds,
                     warmup=warmup,
                     timeout_s=scenario.timeout_s,
+                    options=_options(scenario, overrides),
                 )
             )
     return cases

@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--save", metavar="NAME", help="name of the saved run (default: commit and time)")
     run.add_argument(
+        "--dask-address", metavar="ADDRESS", help="scheduler for the dask model, e.g. tcp://host:8786"
+    )
+    run.add_argument(
         "--python",
         action="append",
         metavar="PATH",
@@ -186,6 +189,8 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
     if args.quick:
         options.append("--suite-quick")
     options += [f"--suite-python={python}" for python in args.python or []]
+    if args.dask_address:
+        options.append(f"--suite-dask-address={args.dask_address}")
     return [*options, *args.pytest_args, *map(str, files)]
 
 
@@ -195,7 +200,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     files, ok = _report_problems(args.paths or [DEFAULT_SCENARIOS])
     if not ok:
         return EXIT_BAD_INPUT
-    overrides = Overrides(models=args.models, workers=args.workers, rounds=args.rounds, quick=args.quick)
+    overrides = Overrides(
+        models=args.models,
+        workers=args.workers,
+        rounds=args.rounds,
+        quick=args.quick,
+        dask_address=args.dask_address,
+    )
     scenarios, _ = load_all(files)
     if not any(build(s, overrides) for s in scenarios):
         print("no cases to run: no scenario has any of the selected models", file=sys.stderr)

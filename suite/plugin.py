@@ -61,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look"
     )
+    group.addoption("--suite-dask-address", default=None, help="scheduler address for the dask model")
     group.addoption(
         "--suite-python",
         action="append",
@@ -80,6 +81,7 @@ def overrides(config: pytest.Config) -> Overrides:
         workers=[int(w) for w in workers] if workers else None,
         rounds=config.getoption("suite_rounds"),
         quick=config.getoption("suite_quick"),
+        dask_address=config.getoption("suite_dask_address"),
     )
 
 

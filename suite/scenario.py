@@ -23,6 +23,12 @@ SUFFIXES = (".yaml", ".yml")
 Workers = Annotated[int, Field(ge=1, le=100_000)]
 
 
+class DaskOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    address: str = Field(pattern=r"^(tcp|tls|inproc|ucx)://\S+$", description="an existing scheduler")
+
+
 class ScenarioFields(BaseModel):
     """The top level of a scenario file; ``workload`` is checked by its kind's own model."""
 
@@ -42,6 +48,7 @@ class ScenarioFields(BaseModel):
     rounds: int = Field(default=5, ge=1, le=1000, description="measured rounds per case")
     warmup: int = Field(default=1, ge=0, le=100, description="unmeasured rounds first")
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="limit for one round")
+    dask: DaskOptions | None = Field(default=None, description="where the dask model finds its cluster")
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Scenario:
     rounds: int
     warmup: int
     timeout_s: float
+    dask_address: str | None = None
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -156,6 +164,7 @@ def parse(doc: Document, path: Path) -> Scenario:
         rounds=top.rounds,
         warmup=top.warmup,
         timeout_s=top.timeout_s,
+        dask_address=top.dask.address if top.dask else None,
         lines=doc._lines,
     )
 

@@ -159,7 +159,7 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint)
-    runner = runner_class(workload, case.workers)
+    runner = runner_class(workload, case.workers, case.options)
     check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))
     try:
         began = time.perf_counter()

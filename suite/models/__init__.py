@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..workloads import TimedValue, Workload
 
@@ -39,6 +39,7 @@ class Runner(abc.ABC):
     :param workload: the work; its tasks are run by index, ``0 .. tasks - 1``
     :param workers: pool size for threads and processes; the most tasks in flight at
         once for async models
+    :param options: settings of the case for this model (e.g. ``dask_address``)
     """
 
     #: The model's name as scenario files and the CLI spell it.
@@ -50,9 +51,10 @@ class Runner(abc.ABC):
     #: Set when the model ignores ``workers`` (the sequential baseline runs with 1).
     fixed_workers: ClassVar[int | None] = None
 
-    def __init__(self, workload: Workload, workers: int) -> None:
+    def __init__(self, workload: Workload, workers: int, options: Mapping[str, Any] | None = None) -> None:
         self.workload = workload
         self.workers = workers
+        self.options = dict(options or {})
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

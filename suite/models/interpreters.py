@@ -96,8 +96,8 @@ class InterpretersRunner(Runner):
     order = 25
     _pool: ThreadPoolExecutor | None = None
 
-    def __init__(self, workload: Workload, workers: int) -> None:
-        super().__init__(workload, workers)
+    def __init__(self, workload: Workload, workers: int, options: dict[str, Any] | None = None) -> None:
+        super().__init__(workload, workers, options)
         self._free: queue.SimpleQueue[Subinterpreter] = queue.SimpleQueue()
         self._all: list[Subinterpreter] = []
 

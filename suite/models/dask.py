@@ -1,0 +1,95 @@
+"""Tasks on a Dask distributed cluster: a local one, or any scheduler given by address.
+
+Without an address the runner starts a ``LocalCluster`` of ``workers`` single-threaded
+worker processes on 127.0.0.1; with ``dask: {address: ...}`` in the scenario (or
+``--dask-address``) it connects to that scheduler, so the same scenario scales out to
+more machines, whose workers must have this suite installed. The cluster, the client
+and the workload on every worker are ready before the first round.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Any
+
+from ..workloads import TimedValue, Workload
+from . import RoundResult, Runner, timed
+
+_installed: Workload | None = None
+_round_no = -1
+
+
+def _install(workload: Workload) -> None:
+    global _installed, _round_no
+    workload.prepare(1)
+    _installed, _round_no = workload, -1
+
+
+def _run_installed(round_no: int, index: int) -> TimedValue:
+    global _round_no
+    assert _installed is not None, "the workload was not installed on this worker"
+    if round_no != _round_no:
+        _round_no = round_no
+        _installed.begin_round(round_no)
+    return _installed.run_timed(index)
+
+
+class DaskRunner(Runner):
+    name = "dask"
+    summary = "Dask distributed: a LocalCluster of single-threaded processes, or a scheduler's address"
+    order = 40
+    _client: Any = None
+    _cluster: Any = None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if importlib.util.find_spec("distributed") is None:
+            return "Dask is an optional extra: pip install 'concurrency-suite[dask]'"
+        return None
+
+    @property
+    def concurrency_per_process(self) -> int:
+        return 1
+
+    def start(self) -> None:
+        from distributed import Client, LocalCluster
+
+        address = self.options.get("dask_address")
+        if address:
+            self._client = Client(address, timeout="30s")
+        else:
+            self._cluster = LocalCluster(
+                n_workers=self.workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self._client = Client(self._cluster)
+        self._client.wait_for_workers(self.workers if not address else 1, timeout=120)
+        self._client.run(_install, self.workload)
+        # A first task on every worker, untimed: imports and connections are made now.
+        workers = list(self._client.scheduler_info()["workers"])
+        self._client.gather([self._client.submit(time.sleep, 0, workers=[w], pure=False) for w in workers])
+
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        client = self._client
+        assert client is not None, "start() was not called"
+
+        def batch() -> list[TimedValue]:
+            futures = client.map(_run_installed, [round_no] * tasks, range(tasks), pure=False)
+            values: list[TimedValue] = client.gather(futures)
+            return values
+
+        return timed(batch)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+RUNNERS = (DaskRunner,)
