@@ -20,7 +20,8 @@ _installed: Workload | None = None
 _round_no = -1
 
 
-def _install(workload: Workload) -> None:
+def install(workload: Workload) -> None:
+    """Prepare ``workload`` in this Dask worker process (run by the worker plugin)."""
     global _installed, _round_no
     workload.prepare(1)
     _installed, _round_no = workload, -1
@@ -68,8 +69,11 @@ class DaskRunner(Runner):
                 silence_logs=40,
             )
             self._client = Client(self._cluster)
-        self._client.wait_for_workers(self.workers if not address else 1, timeout=120)
-        self._client.run(_install, self.workload)
+        self._client.wait_for_workers(self.workers, timeout=120)
+        from ..daskplugin import InstallWorkload
+
+        # A plugin, not client.run: it also prepares workers that join later.
+        self._client.register_plugin(InstallWorkload(self.workload))
         # A first task on every worker, untimed: imports and connections are made now.
         workers = list(self._client.scheduler_info()["workers"])
         self._client.gather([self._client.submit(time.sleep, 0, workers=[w], pure=False) for w in workers])
