@@ -10,7 +10,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .models import dask as dask_model
+from .models._installed import install
 from .workloads import Workload
 
 
@@ -21,4 +21,4 @@ class InstallWorkload(WorkerPlugin):
         self.workload = workload
 
     def setup(self, worker: Any) -> None:
-        dask_model.install(self.workload)
+        install(self.workload)

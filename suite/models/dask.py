@@ -13,27 +13,9 @@ import importlib.util
 import time
 from typing import Any
 
-from ..workloads import TimedValue, Workload
+from ..workloads import TimedValue
 from . import RoundResult, Runner, timed
-
-_installed: Workload | None = None
-_round_no = -1
-
-
-def install(workload: Workload) -> None:
-    """Prepare ``workload`` in this Dask worker process (run by the worker plugin)."""
-    global _installed, _round_no
-    workload.prepare(1)
-    _installed, _round_no = workload, -1
-
-
-def _run_installed(round_no: int, index: int) -> TimedValue:
-    global _round_no
-    assert _installed is not None, "the workload was not installed on this worker"
-    if round_no != _round_no:
-        _round_no = round_no
-        _installed.begin_round(round_no)
-    return _installed.run_timed(index)
+from ._installed import run
 
 
 class DaskRunner(Runner):
@@ -83,7 +65,7 @@ class DaskRunner(Runner):
         assert client is not None, "start() was not called"
 
         def batch() -> list[TimedValue]:
-            futures = client.map(_run_installed, [round_no] * tasks, range(tasks), pure=False)
+            futures = client.map(run, [round_no] * tasks, range(tasks), pure=False)
             values: list[TimedValue] = client.gather(futures)
             return values
 

@@ -17,8 +17,9 @@ from concurrent.futures import Executor
 from typing import Any
 
 from ..workloads import TimedValue
+from ._installed import task_for_round
 from .asyncio import AsyncioRunner
-from .processes import start_processes, task_for_round
+from .processes import start_processes
 from .threads import start_threads
 
 

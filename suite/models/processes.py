@@ -6,33 +6,15 @@ its own data; a task sends only its index and returns an int.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import ClassVar
 
-from ..workloads import TimedValue, Workload
+from ..workloads import Workload
 from . import RoundResult, Runner, timed
-
-_installed: Workload | None = None
-_round_no = -1
-
-
-def _install(workload: Workload) -> None:
-    global _installed
-    workload.prepare(1)
-    _installed = workload
-
-
-def _run_installed(round_no: int, index: int) -> TimedValue:
-    global _round_no
-    assert _installed is not None, "pool initializer did not run"
-    if round_no != _round_no:
-        _round_no = round_no
-        _installed.begin_round(round_no)
-    return _installed.run_timed(index)
+from ._installed import install, task_for_round
 
 
 def _pid_after(delay_s: float) -> int:
@@ -43,7 +25,7 @@ def _pid_after(delay_s: float) -> int:
 def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
     """A process pool whose processes all run and hold a prepared ``workload``."""
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=_install, initargs=(workload,)
+        workers, mp_context=multiprocessing.get_context(method), initializer=install, initargs=(workload,)
     )
     # Pools may start processes on demand; keep submitting short waits until every
     # process has answered, so no round pays for process start-up.
@@ -55,11 +37,6 @@ def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoo
         seen.update(pool.map(_pid_after, [delay] * workers))
         delay = min(delay * 2, 0.2)
     return pool
-
-
-def task_for_round(round_no: int) -> functools.partial[TimedValue]:
-    """The picklable callable a pool process runs for each task index of a round."""
-    return functools.partial(_run_installed, round_no)
 
 
 class ProcessesRunner(Runner):
