@@ -166,6 +166,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rootdir(files: Sequence[Path]) -> Path:
+    """The current folder, or the scenario files' common folder when some lie outside it:
+    pytest names items relative to its rootdir, and outside it prints no file name."""
+    here = Path.cwd()
+    resolved = [f.resolve() for f in files]
+    if all(f.is_relative_to(here) for f in resolved):
+        return here
+    return Path(os.path.commonpath([f.parent for f in resolved]))
+
+
 def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[str]:
     """The pytest command line that measures ``files`` as ``args`` asks."""
     save = [f"--benchmark-save={args.save}"] if args.save else ["--benchmark-autosave"]
@@ -173,7 +183,7 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
         "-c",
         str(BENCH_INI),
         "--rootdir",
-        os.getcwd(),
+        str(_rootdir(files)),
         "-v",
         f"--benchmark-storage=file://{args.results.resolve()}",
         "--benchmark-save-data",

@@ -150,3 +150,14 @@ def test_schema_is_json(tmp_path: Path) -> None:
 def test_console_script_and_module_agree(tmp_path: Path) -> None:
     done = suite("--version", cwd=tmp_path)
     assert done.stdout.startswith("suite ")
+
+
+def test_progress_names_scenarios_outside_the_current_folder(
+    write_scenario: WriteScenario, tmp_path: Path
+) -> None:
+    path = write_scenario(TINY.replace("[sequential, threads, processes]", "[threads]"), name="away.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = suite("run", str(path), "--results", "res", "--quick", cwd=elsewhere)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "away.yaml::test_case[threads-w2] PASSED" in done.stdout
