@@ -13,7 +13,7 @@ import tempfile
 from typing import Any
 
 from .errors import SuiteError
-from .launcher import LineReader, _exit_reason, _stderr_tail, stop_group
+from .launcher import LineReader, exit_reason, stderr_tail, stop_group
 
 READY_TIMEOUT_S = 15.0
 
@@ -57,8 +57,8 @@ class Backend:
             reader.close()
         if ready is None:
             self.proc.wait(timeout=5)
-            detail = _stderr_tail(self._stderr)
-            code = _exit_reason(self.proc.returncode)
+            detail = stderr_tail(self._stderr)
+            code = exit_reason(self.proc.returncode)
             self.stop()
             raise BackendError(f"the {self.name} backend exited before it was ready ({code})\n{detail}")
         self.endpoint = ready
@@ -68,8 +68,8 @@ class Backend:
         """Raise if the server has died since it started: it is never restarted silently."""
         if self.proc is not None and self.proc.poll() is not None:
             raise BackendError(
-                f"the {self.name} backend died during the run ({_exit_reason(self.proc.returncode)})\n"
-                + _stderr_tail(self._stderr)
+                f"the {self.name} backend died during the run ({exit_reason(self.proc.returncode)})\n"
+                + stderr_tail(self._stderr)
             )
 
     def stop(self) -> None:

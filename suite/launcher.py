@@ -186,14 +186,14 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> 
     _wait_group(pgid, 5.0)
 
 
-def _stderr_tail(stderr: IO[bytes], limit: int = 4000) -> str:
+def stderr_tail(stderr: IO[bytes], limit: int = 4000) -> str:
     stderr.seek(0, os.SEEK_END)
     size = stderr.tell()
     stderr.seek(max(0, size - limit))
     return stderr.read().decode("utf-8", "replace").strip()
 
 
-def _exit_reason(returncode: int | None) -> str:
+def exit_reason(returncode: int | None) -> str:
     if returncode is None:
         return "still running"
     if returncode < 0:
@@ -238,7 +238,7 @@ class _Session:
             ) from None
         if message is None:
             self.proc.wait(timeout=5)
-            detail = _stderr_tail(self.stderr)
+            detail = stderr_tail(self.stderr)
             missing = re.search(r"ModuleNotFoundError: [^)\n]*", detail)
             if missing and what == "the worker to start":
                 raise CaseFailed(
@@ -247,7 +247,7 @@ class _Session:
                     detail=detail,
                 )
             raise CaseFailed(
-                f"worker died ({_exit_reason(self.proc.returncode)}) while waiting for {what}", detail=detail
+                f"worker died ({exit_reason(self.proc.returncode)}) while waiting for {what}", detail=detail
             )
         if self.on_event is not None:
             self.on_event(message)

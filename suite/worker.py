@@ -84,11 +84,10 @@ class Tally:
     ok_per_round: list[int] = field(default_factory=list)
     counters: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, workload: Workload, result: RoundResult, grown: dict[str, float]) -> None:
+    def add(self, result: RoundResult, errors: list[str | None], grown: dict[str, float]) -> None:
         ok = 0
-        for value, start, end in result.tasks:
+        for (_, start, end), error in zip(result.tasks, errors, strict=True):
             self.queue_s.append(start - result.started)
-            error = workload.error_class(value)
             if error is None:
                 ok += 1
                 self.task_s.append(end - start)
@@ -128,13 +127,14 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tall
         if len(result.tasks) != case.tasks:
             raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {case.tasks} tasks")
         digest = protocol.checksum(result.values)
-        errors = sum(workload.error_class(v) is not None for v in result.values)
+        classes = [workload.error_class(v) for v in result.values]
+        errors = sum(c is not None for c in classes)
         if expected is not None and digest != expected and not errors:
             raise RuntimeError(f"checksum changed between rounds: {expected} then {digest}")
         expected = expected if errors else digest
         warmup = index < case.warmup
         if not warmup:
-            tally.add(workload, result, grown)
+            tally.add(result, classes, grown)
         protocol.send(
             out,
             protocol.ROUND,

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from suite_cli import ROOT, run_suite
 
-ROOT = Path(__file__).resolve().parent.parent
 WriteScenario = Callable[..., Path]
 
 TINY = """
@@ -22,23 +21,10 @@ rounds: 3
 """
 
 
-def suite(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "suite", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_validate_good_and_bad(write_scenario: WriteScenario, tmp_path: Path) -> None:
     write_scenario(TINY, name="good.yaml")
     write_scenario("workload: {kind: cpu, tasks: 4, iterations: 10}\nrounds: 0\n", name="bad.yaml")
-    done = suite("validate", str(tmp_path), cwd=tmp_path)
+    done = run_suite("validate", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert f"ok  {tmp_path / 'good.yaml'} (good: 3 cases)" in done.stdout
     assert (
@@ -49,20 +35,20 @@ def test_validate_good_and_bad(write_scenario: WriteScenario, tmp_path: Path) ->
 
 
 def test_validate_all_good_exits_zero(write_scenario: WriteScenario, tmp_path: Path) -> None:
-    assert suite("validate", str(write_scenario(TINY)), cwd=tmp_path).returncode == 0
+    assert run_suite("validate", str(write_scenario(TINY)), cwd=tmp_path).returncode == 0
 
 
 def test_validate_the_shipped_scenarios() -> None:
-    done = suite("validate", "scenarios", cwd=ROOT)
+    done = run_suite("validate", "scenarios", cwd=ROOT)
     assert done.returncode == 0, done.stderr
 
 
 def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenario, tmp_path: Path) -> None:
     path = write_scenario(TINY, name="tiny.yaml")
-    first = suite("run", str(path), "--results", "res", "--save", "first", cwd=tmp_path)
+    first = run_suite("run", str(path), "--results", "res", "--save", "first", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "tiny.yaml::test_case[threads-w2] PASSED" in first.stdout
-    second = suite("run", str(path), "--results", "res", "--models", "threads", "--quick", cwd=tmp_path)
+    second = run_suite("run", str(path), "--results", "res", "--models", "threads", "--quick", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     saved = sorted(p.name for p in (tmp_path / "res").glob("*/*.json"))
     assert len(saved) == 2
@@ -90,7 +76,7 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
 def test_run_with_a_bad_file_runs_nothing(write_scenario: WriteScenario, tmp_path: Path) -> None:
     write_scenario(TINY, name="good.yaml")
     write_scenario("workload: {kind: cpu, tasks: many, iterations: 10}\n", name="bad.yaml")
-    done = suite("run", str(tmp_path), "--results", "res", cwd=tmp_path)
+    done = run_suite("run", str(tmp_path), "--results", "res", cwd=tmp_path)
     assert done.returncode == 2
     assert "bad.yaml:1: workload.tasks" in done.stderr
     assert not (tmp_path / "res").exists()
@@ -101,7 +87,7 @@ def test_run_with_a_failing_case_exits_one(write_scenario: WriteScenario, tmp_pa
         "workload: {kind: sleep, tasks: 2, latency_ms: 10000}\nmodels: [threads]\nworkers: [2]\n"
         "warmup: 0\nrounds: 1\ntimeout_s: 0.1\n"
     )
-    done = suite("run", str(path), "--results", "res", cwd=tmp_path)
+    done = run_suite("run", str(path), "--results", "res", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "timed out" in done.stdout
 
@@ -115,25 +101,27 @@ def test_run_with_a_failing_case_exits_one(write_scenario: WriteScenario, tmp_pa
     ],
 )
 def test_run_refuses_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
-    done = suite("run", *args, cwd=tmp_path)
+    done = run_suite("run", *args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr
 
 
 def test_run_with_no_matching_models_is_bad_input(write_scenario: WriteScenario, tmp_path: Path) -> None:
-    done = suite("run", str(write_scenario(TINY)), "--models", "uvloop", cwd=tmp_path)
+    done = run_suite("run", str(write_scenario(TINY)), "--models", "uvloop", cwd=tmp_path)
     assert done.returncode == 2
     assert "no cases to run" in done.stderr
 
 
 def test_pytest_arguments_after_double_dash(write_scenario: WriteScenario, tmp_path: Path) -> None:
-    done = suite("run", str(write_scenario(TINY)), "--results", "res", "--", "-k", "threads", cwd=tmp_path)
+    done = run_suite(
+        "run", str(write_scenario(TINY)), "--results", "res", "--", "-k", "threads", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 2 deselected" in done.stdout
 
 
 def test_list_shows_models_with_availability(write_scenario: WriteScenario, tmp_path: Path) -> None:
-    done = suite("list", str(write_scenario(TINY, name="tiny.yaml")), cwd=tmp_path)
+    done = run_suite("list", str(write_scenario(TINY, name="tiny.yaml")), cwd=tmp_path)
     assert done.returncode == 0
     assert "processes-spawn" in done.stdout
     assert "[available]" in done.stdout
@@ -142,13 +130,13 @@ def test_list_shows_models_with_availability(write_scenario: WriteScenario, tmp_
 
 
 def test_schema_is_json(tmp_path: Path) -> None:
-    done = suite("schema", cwd=tmp_path)
+    done = run_suite("schema", cwd=tmp_path)
     schema = json.loads(done.stdout)
     assert schema["properties"]["workload"]["discriminator"]["propertyName"] == "kind"
 
 
 def test_console_script_and_module_agree(tmp_path: Path) -> None:
-    done = suite("--version", cwd=tmp_path)
+    done = run_suite("--version", cwd=tmp_path)
     assert done.stdout.startswith("suite ")
 
 
@@ -158,6 +146,6 @@ def test_progress_names_scenarios_outside_the_current_folder(
     path = write_scenario(TINY.replace("[sequential, threads, processes]", "[threads]"), name="away.yaml")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    done = suite("run", str(path), "--results", "res", "--quick", cwd=elsewhere)
+    done = run_suite("run", str(path), "--results", "res", "--quick", cwd=elsewhere)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "away.yaml::test_case[threads-w2] PASSED" in done.stdout

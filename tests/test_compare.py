@@ -5,30 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from suite_cli import run_suite
 
 from suite import history
 from suite.compare import RENDERERS, can_reach_significance, compare, p_value
 
-ROOT = Path(__file__).resolve().parent.parent
 CASES = {("web", "sequential", 1): 1.0, ("web", "threads", 4): 0.25, ("web", "asyncio", 4): 0.24}
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "suite", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-        check=False,
-    )
 
 
 def two_runs(make_run, **second) -> list[history.Run]:  # type: ignore[no-untyped-def]
@@ -139,12 +124,12 @@ def test_runs_by_number_name_path_and_latest(make_run, tmp_path: Path) -> None: 
 def test_cli_fail_if_slower_exit_codes(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     make_run(1, CASES, name="before")
     make_run(2, {**CASES, ("web", "threads", 4): 0.25 * 1.3}, name="after", seed=1)
-    slow = run_cli("compare", "1", "2", "--fail-if-slower", "10", cwd=tmp_path)
+    slow = run_suite("compare", "1", "2", "--fail-if-slower", "10", cwd=tmp_path)
     assert slow.returncode == 1, slow.stderr
     assert "slower: web threads-w4: +29.8% in 0002 after" in slow.stderr
-    assert run_cli("compare", "1", "2", "--fail-if-slower", "50", cwd=tmp_path).returncode == 0
-    assert run_cli("compare", "1", "1", "--fail-if-slower", "1", cwd=tmp_path).returncode == 0
-    missing = run_cli("compare", "7", cwd=tmp_path)
+    assert run_suite("compare", "1", "2", "--fail-if-slower", "50", cwd=tmp_path).returncode == 0
+    assert run_suite("compare", "1", "1", "--fail-if-slower", "1", cwd=tmp_path).returncode == 0
+    missing = run_suite("compare", "7", cwd=tmp_path)
     assert missing.returncode == 2
     assert "no saved run '7'" in missing.stderr
 

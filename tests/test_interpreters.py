@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from suite_cli import ROOT, run_suite
 
 from suite import interpreters, launcher
 from suite.cases import Case
 from suite.errors import ModelUnavailable
 
-ROOT = Path(__file__).resolve().parent.parent
 #: What a worker imports (the report's plotting and statistics stay in the parent).
 WORKER_DEPENDENCIES = [
     "pydantic",
@@ -134,28 +133,18 @@ def test_one_run_under_two_interpreters(
         "workers: [2]\nrounds: 4\n",
         name="two.yaml",
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    suite = [sys.executable, "-m", "suite"]
-    done = subprocess.run(
-        [
-            *suite,
-            "run",
-            str(scenario),
-            "--python",
-            python312,
-            "--python",
-            sys.executable,
-            "--results",
-            "res",
-            "--save",
-            "both",
-        ],
+    done = run_suite(
+        "run",
+        str(scenario),
+        "--python",
+        python312,
+        "--python",
+        sys.executable,
+        "--results",
+        "res",
+        "--save",
+        "both",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     saved = json.loads(next((tmp_path / "res").glob("*/0001_both.json")).read_text())
@@ -167,15 +156,7 @@ def test_one_run_under_two_interpreters(
     assert len({b["extra_info"]["checksum"] for b in saved["benchmarks"]}) == 1
     # Speedup is against the sequential case of the same interpreter.
     assert all(b["extra_info"]["speedup"] for b in saved["benchmarks"])
-    pivot = subprocess.run(
-        [*suite, "compare", "both", "--by", "interpreter", "--results", "res"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    pivot = run_suite("compare", "both", "--by", "interpreter", "--results", "res", cwd=tmp_path, check=True)
     header = next(line for line in pivot.stdout.splitlines() if line.strip().startswith("case"))
     assert "cpython-3.12" in header
     assert f"cpython-{sys.version.split()[0]}" in header
