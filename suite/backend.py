@@ -13,7 +13,8 @@ import tempfile
 from typing import Any
 
 from .errors import SuiteError
-from .launcher import LineReader, exit_reason, stderr_tail, stop_group
+from .launcher import LineReader, exit_reason, stderr_tail
+from .procgroup import child_env, stop_group
 
 READY_TIMEOUT_S = 15.0
 
@@ -40,6 +41,7 @@ class Backend:
         self.proc = subprocess.Popen(
             self.command(),
             stdin=subprocess.DEVNULL,
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             start_new_session=True,

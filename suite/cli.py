@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, history, registry
+from . import __version__, history, registry, saving
 from .cases import Overrides, build
 from .compare import MIN_CHANGE_PCT, RENDERERS, compare
+from .errors import Terminated
 from .history import HistoryError, Run
 from .scenario import json_schema, load_all
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_SCENARIOS = Path("scenarios")
 BENCH_INI = Path(__file__).with_name("pytest-bench.ini")
 
@@ -47,6 +49,12 @@ def _positive(text: str) -> int:
     return value[0]
 
 
+def _run_name(text: str) -> str:
+    if not saving.NAME.match(text):
+        raise argparse.ArgumentTypeError(f"a run's name may hold letters, digits and ._+- only, got {text!r}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="suite", description="Compare Python concurrency models on declared workloads."
@@ -66,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
     )
-    run.add_argument("--save", metavar="NAME", help="name of the saved run (default: commit and time)")
+    run.add_argument(
+        "--save", metavar="NAME", type=_run_name, help="name of the saved run (default: commit and time)"
+    )
     run.add_argument(
         "--dask-address", metavar="ADDRESS", help="scheduler for the dask model, e.g. tcp://host:8786"
     )
@@ -178,7 +188,7 @@ def _rootdir(files: Sequence[Path]) -> Path:
 
 def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[str]:
     """The pytest command line that measures ``files`` as ``args`` asks."""
-    save = [f"--benchmark-save={args.save}"] if args.save else ["--benchmark-autosave"]
+    save = [f"--suite-save={args.save}"] if args.save else []
     options = [
         "-c",
         str(BENCH_INI),
@@ -186,7 +196,7 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
         str(_rootdir(files)),
         "-v",
         f"--benchmark-storage=file://{args.results.resolve()}",
-        "--benchmark-save-data",
+        f"--suite-results={args.results.resolve()}",
         *save,
         "--benchmark-columns=median,iqr,min,max,rounds",
     ]
@@ -222,11 +232,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
         return EXIT_BAD_INPUT
     args.results.mkdir(parents=True, exist_ok=True)
-    code = int(pytest.main(pytest_arguments(args, files)))
+    terminated = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise Terminated
+
+    # Ctrl-C must work also when a shell started the run in the background (which leaves
+    # SIGINT ignored), and SIGTERM must stop it as cleanly: cases stopped, workers gone,
+    # finished cases saved.
+    previous = (
+        signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.signal(signal.SIGTERM, on_sigterm),
+    )
+    try:
+        code = int(pytest.main(pytest_arguments(args, files)))
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
     exits = {
         int(pytest.ExitCode.OK): EXIT_OK,
         int(pytest.ExitCode.TESTS_FAILED): EXIT_FAILED,
-        int(pytest.ExitCode.INTERRUPTED): EXIT_INTERRUPTED,
+        int(pytest.ExitCode.INTERRUPTED): EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
     }
     return exits.get(code, EXIT_BAD_INPUT)
 

@@ -229,7 +229,7 @@ def environment_warnings(runs: Sequence[Run]) -> list[str]:
 
 
 def compare(runs: Sequence[Run], by: str | None = None, min_change_pct: float = MIN_CHANGE_PCT) -> Comparison:
-    result = Comparison(warnings=environment_warnings(runs))
+    result = Comparison(warnings=environment_warnings(runs) + [w for run in runs for w in run.warnings()])
     if by == "interpreter":
         result.tables = interpreter_tables(runs)
         return result

@@ -50,3 +50,11 @@ class CaseFailed(SuiteError):
 
 class ModelUnavailable(SuiteError):
     """The model cannot run on this interpreter or machine; the message says why."""
+
+
+class WorkerDied(SuiteError):
+    """A process running tasks died mid-round; the message names it and how it ended."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so a run stops the way Ctrl-C stops it."""

@@ -74,10 +74,33 @@ class Run:
     datetime: str
     machine: dict[str, Any]
     measurements: tuple[Measurement, ...]
+    #: Cases the suite began but could not measure (failed, timed out, interrupted,
+    #: unavailable), each with its status and reason.
+    unmeasured: tuple[dict[str, Any], ...] = ()
+    #: Whether every case ran to its end; ``None`` for files the suite did not write.
+    complete: bool | None = None
+    #: Cases never started because the run was interrupted.
+    not_run: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         return f"{self.number} {self.name}".strip()
+
+    def warnings(self) -> list[str]:
+        """What a reader of this run must know: it is incomplete, cases failed."""
+        notes = []
+        if self.complete is False:
+            notes.append(
+                f"{self.label}: incomplete run (interrupted); {len(self.not_run)} case(s) never started"
+            )
+        for case in self.unmeasured:
+            if case.get("status") == "unavailable":
+                continue
+            label = f"{case.get('model')}-w{case.get('workers')}"
+            notes.append(
+                f"{self.label} {case.get('scenario')} {label}: {case.get('status')}: {case.get('reason')}"
+            )
+        return notes
 
     def environment(self) -> dict[str, Any]:
         """The facts that make two runs comparable, or not."""
@@ -130,7 +153,21 @@ def read_run(path: Path) -> Run:
         machine.get("gil_enabled"),
     )
     measurements = tuple(_measurement(b, machine_python) for b in data["benchmarks"])
-    return Run(path, number, name, str(data.get("datetime", "")), machine, measurements)
+    suite: dict[str, Any] = data["suite"] if isinstance(data.get("suite"), dict) else {}
+    cases = [c for c in suite.get("cases") or () if isinstance(c, dict)]
+    unmeasured = tuple(c for c in cases if c.get("status") not in ("ok", "degraded"))
+    complete = suite.get("complete") if "complete" in suite else None
+    return Run(
+        path,
+        number,
+        name,
+        str(data.get("datetime", "")),
+        machine,
+        measurements,
+        unmeasured,
+        complete,
+        tuple(map(str, suite.get("not_run") or ())),
+    )
 
 
 def saved_files(results: Path) -> list[Path]:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,16 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from . import protocol, resources
+from . import procgroup, protocol, resources
 from .cases import Case
 from .errors import CaseFailed, ModelUnavailable
+from .procgroup import stop_group
 
 #: Longest wait for a worker to import, build its pool and report ready.
 STARTUP_TIMEOUT_S = 120.0
 #: Time past ``timeout_s`` a round may take before the worker is killed.
 GRACE_S = 2.0
-#: How long a worker that was told to stop may take before SIGKILL.
-KILL_GRACE_S = 1.0
 #: How often the parent samples the worker tree's memory during measured rounds.
 SAMPLE_EVERY_S = 0.1
 #: How long a worker that reported "done" may take to exit by itself.
@@ -65,9 +65,10 @@ class CaseResult:
         return "degraded" if self.errors else "ok"
 
 
-def job_json(case: Case, endpoint: dict[str, Any] | None = None) -> str:
-    """What a worker reads on stdin: the case, and where its backend listens."""
-    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint})
+def job_json(case: Case, endpoint: dict[str, Any] | None = None, fault_marker: str | None = None) -> str:
+    """What a worker reads on stdin: the case, where its backend listens, and the path
+    that marks its fault as fired."""
+    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint, "fault_marker": fault_marker})
 
 
 def worker_command(python: str) -> list[str]:
@@ -121,71 +122,6 @@ class LineReader:
         self._selector.close()
 
 
-def _live_members_proc(pgid: int) -> list[int] | None:
-    """Live (not zombie) processes in group ``pgid`` from /proc; ``None`` without /proc."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return None
-    members = []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue  # exited while we looked
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            members.append(int(entry))
-    return members
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether any process of group ``pgid`` is still running (zombies waiting to be reaped
-    do not count: some init processes reap orphans only every second or two)."""
-    members = _live_members_proc(pgid)
-    if members is not None:
-        return bool(members)
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _wait_group(pgid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while group_alive(pgid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> None:
-    """Stop the worker and everything in its process group: SIGTERM, then SIGKILL.
-
-    Returns once the group is empty (its orphans reaped), or after a bounded wait.
-    """
-    pgid = proc.pid
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; pool processes it may have left get no second chance.
-        if sig == signal.SIGTERM and group_alive(pgid):
-            os.killpg(pgid, signal.SIGKILL)
-        break
-    proc.wait()
-    _wait_group(pgid, 5.0)
-
-
 def stderr_tail(stderr: IO[bytes], limit: int = 4000) -> str:
     stderr.seek(0, os.SEEK_END)
     size = stderr.tell()
@@ -218,13 +154,14 @@ class _Session:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=_worker_env(python),
+            env=procgroup.child_env(_worker_env(python)),
             start_new_session=True,
         )
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.reader = LineReader(self.proc.stdout)
-        self.proc.stdin.write(job_json(case, endpoint).encode())
+        self.scratch = tempfile.mkdtemp(prefix="suite-case-")
+        self.proc.stdin.write(job_json(case, endpoint, os.path.join(self.scratch, "fault-fired")).encode())
         self.proc.stdin.close()
 
     def expect(
@@ -252,7 +189,8 @@ class _Session:
         if self.on_event is not None:
             self.on_event(message)
         if message["event"] == protocol.ERROR:
-            raise CaseFailed(f"{message['type']}: {message['message']}", detail=message["traceback"])
+            reason = message.get("reason") or f"{message['type']}: {message['message']}"
+            raise CaseFailed(reason, detail=message["traceback"])
         if message["event"] == protocol.UNAVAILABLE:
             raise ModelUnavailable(message["reason"])
         return message
@@ -296,6 +234,7 @@ class _Session:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
         self.stderr.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def run_case(

@@ -20,6 +20,7 @@ from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from . import registry
 from .compare import Table, compare
 from .history import Measurement, Run
+from .saving import write_atomic
 
 FANOUT_KINDS = ("http", "sleep")
 
@@ -260,7 +261,4 @@ def write_report(runs: Sequence[Run], html_path: Path, plots: Path | None = None
     found = charts(runs)
     if plots is not None:
         save_plots(found, plots)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = html_path.with_name(f".{html_path.name}.tmp")
-    temporary.write_text(render_html(runs, found), encoding="utf-8")
-    temporary.replace(html_path)  # never leave a half-written report behind
+    write_atomic(html_path, render_html(runs, found).encode())  # never half a report

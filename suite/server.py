@@ -142,6 +142,10 @@ async def serve(port: int = 0) -> None:
 def main() -> int:
     import uvloop
 
+    from .procgroup import die_with_parent
+
+    if not die_with_parent(signal.SIGKILL):  # nothing to clean up: no orphaned server
+        return 1
     uvloop.run(serve())
     return 0
 

@@ -7,7 +7,7 @@ only protocol messages.
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import json
 import os
 import resource
@@ -19,8 +19,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from . import environment, protocol, registry, resources, stats
+from . import environment, procgroup, protocol, registry, resources, stats
 from .cases import Case
+from .errors import SuiteError
 from .models import RoundResult, Runner
 from .workloads import Workload
 
@@ -32,13 +33,45 @@ class ResourceLimitError(Exception):
     """The case needs more of a resource than this machine allows."""
 
 
-def _die_with_parent() -> None:
-    # If the parent is killed outright, the kernel kills this worker too (Linux only).
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+#: How long the processes this worker started may take to exit after SIGTERM.
+STOP_GRACE_S = 1.0
+
+
+def _tracker_pid() -> int | None:
+    # multiprocessing's resource tracker ignores SIGTERM and unlinks leaked semaphores
+    # once every process using it has gone: it must outlive the others, not be killed.
+    tracker = getattr(sys.modules.get("multiprocessing.resource_tracker"), "_resource_tracker", None)
+    return getattr(tracker, "_pid", None)
+
+
+def stop_tree(signum: int, _frame: object = None) -> None:
+    """SIGTERM handler: stop every process this worker started, then exit at once.
+
+    Runs when the launcher stops the case or the parent died. Nothing is cancelled or
+    joined: a hung task, a thread that cannot be stopped, or a coroutine that swallows
+    cancellation cannot hold the exit up.
+    """
+    if os.getpid() != _WORKER_PID:  # a forked pool process inherited this handler
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pgid = os.getpgid(0)
+    spared = {os.getpid(), _tracker_pid()}
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    others = [p for p in procgroup.live_members(pgid) or [] if p not in spared]
+    while others and time.monotonic() < deadline:
+        time.sleep(0.01)
+        others = [p for p in procgroup.live_members(pgid) or [] if p not in spared]
+    for pid in others:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(128 + signum)
+
+
+_WORKER_PID = os.getpid()
 
 
 def raise_descriptor_limit() -> int:
@@ -148,8 +181,14 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tall
     return tally
 
 
-def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
-    """Start the case's runner, run its rounds, and report each step on ``out``."""
+def measure(
+    case: Case, endpoint: dict[str, Any] | None, out: TextIO, fault_marker: str | None = None
+) -> None:
+    """Start the case's runner, run its rounds, and report each step on ``out``.
+
+    :param fault_marker: a path no file has yet, shared by the case's processes, for
+        the workload's fault to fire only once
+    """
     limit = raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     runner_class = registry.runner(case.model)
@@ -158,7 +197,7 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
-    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint)
+    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, fault_marker)
     runner = runner_class(workload, case.workers, case.options)
     check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))
     try:
@@ -176,19 +215,33 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO) -> None:
     protocol.send(out, protocol.DONE, **memory, **tally.summary())
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    # Trio's nurseries wrap a task's exception in an ExceptionGroup of one: name the task's.
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def main() -> int:
-    _die_with_parent()
+    signal.signal(signal.SIGTERM, stop_tree)
+    # If the parent is killed outright, the kernel sends this worker SIGTERM and the
+    # handler takes the worker's whole process group down with it.
+    if not procgroup.die_with_parent(signal.SIGTERM):
+        return 1
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     try:
         job = json.loads(sys.stdin.read())
-        measure(Case(**job["case"]), job.get("endpoint"), out)
+        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("fault_marker"))
     except BaseException as exc:  # reported, then the exit code says it failed
+        leaf = _leaf(exc)
         protocol.send(
             out,
             protocol.ERROR,
-            type=type(exc).__qualname__,
-            message=str(exc),
+            type=type(leaf).__qualname__,
+            message=str(leaf),
+            # The suite's own errors are worded for the reader; others are named by type.
+            reason=str(leaf) if isinstance(leaf, SuiteError) else None,
             traceback="".join(traceback.format_exception(exc)),
         )
         return 1

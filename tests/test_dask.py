@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import launcher, scenario
+from suite import launcher, procgroup, scenario
 from suite.cases import Case, Overrides, build
 from suite.errors import ScenarioError
 
@@ -78,7 +78,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
     finally:
         for proc in procs:
-            launcher.stop_group(proc)  # type: ignore[arg-type]
+            procgroup.stop_group(proc)  # type: ignore[arg-type]
 
 
 def test_local_cluster_does_the_same_work() -> None:

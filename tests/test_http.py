@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from suite import launcher, protocol, server
+from suite import launcher, procgroup, protocol, server
 from suite.backend import Backend, BackendError, Backends
 from suite.cases import Case
 from suite.errors import CaseFailed, ModelUnavailable
@@ -284,6 +284,6 @@ def test_server_program_prints_its_endpoint_first() -> None:
         assert ready["pid"] == proc.pid
         assert ready["nofile"] >= 1024
     finally:
-        launcher.stop_group(proc)  # type: ignore[arg-type]
+        procgroup.stop_group(proc)  # type: ignore[arg-type]
         assert proc.stdout is not None
         proc.stdout.close()

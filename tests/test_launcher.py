@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from suite import launcher
+from suite import launcher, procgroup
 from suite.cases import Case
 from suite.errors import CaseFailed
 
@@ -33,7 +33,7 @@ def case(**changes: Any) -> Case:
 
 
 def group_is_gone(pgid: int) -> bool:
-    return not launcher.group_alive(pgid)
+    return not procgroup.group_alive(pgid)
 
 
 def test_events_arrive_in_protocol_order() -> None:
@@ -88,7 +88,7 @@ def test_round_past_its_timeout_is_stopped_and_its_processes_killed(model: str) 
     elapsed = time.monotonic() - started
     assert info.value.status == "timeout"
     assert "round 0" in info.value.reason
-    assert elapsed < 0.5 + launcher.GRACE_S + 3 * launcher.KILL_GRACE_S + 2
+    assert elapsed < 0.5 + launcher.GRACE_S + 3 * procgroup.KILL_GRACE_S + 2
     assert group_is_gone(events[0]["pid"])
 
 

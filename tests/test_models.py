@@ -134,6 +134,7 @@ def test_registry_names_are_unique_and_ordered() -> None:
         "processes-fork",
         "processes-forkserver",
         "processes-spawn",
+        "multiprocessing-pool",
         "dask",
     ]
 

@@ -25,7 +25,7 @@ SETUP = """
 import json as _json, os as _os, sys as _sys, time as _time
 _sys.path[:] = _json.loads(path)
 from suite import purework as _purework
-_task = _purework.bind(kind, _json.loads(arguments))
+_task = _purework.bind(kind, _json.loads(arguments), _json.loads(fault))
 _fd = fd
 """
 TASK = """
@@ -126,7 +126,12 @@ class InterpretersRunner(Runner):
             sub = Subinterpreter()
             self._all.append(sub)
             sub.run(
-                SETUP, path=json.dumps(sys.path), kind=kind, arguments=json.dumps(arguments), fd=sub.write_fd
+                SETUP,
+                path=json.dumps(sys.path),
+                kind=kind,
+                arguments=json.dumps(arguments),
+                fault=json.dumps(self.workload.fault_spec()),
+                fd=sub.write_fd,
             )
             self._free.put(sub)
         self._pool = start_threads(self.workers)

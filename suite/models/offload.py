@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..workloads import TimedValue
+from . import RoundResult
 from ._installed import task_for_round
 from .asyncio import AsyncioRunner
-from .processes import start_processes
+from .processes import died, members, start_processes
 from .threads import start_threads
 
 
@@ -76,6 +78,14 @@ class AsyncioProcessesRunner(AsyncioThreadsRunner):
 
     async def begin_round(self, round_no: int) -> None:
         self._task = task_for_round(round_no)  # each process begins the round itself
+
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        assert isinstance(self._pool, ProcessPoolExecutor), "start() was not called"
+        processes = members(self._pool)
+        try:
+            return super().run_round(tasks, round_no)
+        except BrokenProcessPool as exc:
+            raise died(processes, f"the ProcessPoolExecutor is broken ({exc})") from exc
 
     async def release(self) -> None:
         pass  # the workload lives in the pool's processes

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import ClassVar
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
+from typing import ClassVar, TypeVar
 
+from ..errors import WorkerDied
 from ..workloads import Workload
 from . import RoundResult, Runner, timed
 from ._installed import install, task_for_round
 
+T = TypeVar("T")
 
-def _pid_after(delay_s: float) -> int:
+
+def pid_after(delay_s: float) -> int:
     time.sleep(delay_s)
     return os.getpid()
 
@@ -34,9 +41,47 @@ def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoo
     for _ in range(20):
         if len(seen) == workers:
             break
-        seen.update(pool.map(_pid_after, [delay] * workers))
+        seen.update(pool.map(pid_after, [delay] * workers))
         delay = min(delay * 2, 0.2)
     return pool
+
+
+def members(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    """The pool's processes (the executor keeps them in ``_processes``, pid -> Process)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def how_ended(process: BaseProcess) -> str:
+    code = process.exitcode
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+def died(processes: Sequence[BaseProcess], what: str, wait_s: float = 1.0) -> WorkerDied:
+    """A :class:`WorkerDied` naming the processes that ended by themselves.
+
+    Pools terminate (SIGTERM) the rest once one has died, so SIGTERM deaths are named
+    only when nothing else explains the failure.
+    """
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and all(p.exitcode is None for p in processes):
+        time.sleep(0.01)
+    ended = [p for p in processes if p.exitcode is not None]
+    first = [p for p in ended if p.exitcode != -signal.SIGTERM] or ended
+    names = ", ".join(f"pool process {p.pid} {how_ended(p)}" for p in first) or "a pool process ended"
+    return WorkerDied(f"worker died: {names}; {what}")
+
+
+def map_or_explain(pool: ProcessPoolExecutor, fn: Callable[[int], T], items: Iterable[int]) -> list[T]:
+    """``list(pool.map(fn, items))``, raising :class:`WorkerDied` when the pool breaks."""
+    processes = members(pool)
+    try:
+        return list(pool.map(fn, items))
+    except BrokenProcessPool as exc:
+        raise died(processes, f"the ProcessPoolExecutor is broken ({exc})") from exc
 
 
 class ProcessesRunner(Runner):
@@ -66,7 +111,7 @@ class ProcessesRunner(Runner):
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"
         pool, task = self._pool, task_for_round(round_no)
-        return timed(lambda: list(pool.map(task, range(tasks))))
+        return timed(lambda: map_or_explain(pool, task, range(tasks)))
 
     def close(self) -> None:
         if self._pool is not None:

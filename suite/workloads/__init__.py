@@ -7,10 +7,13 @@ subclass and names it ``WORKLOAD``.
 from __future__ import annotations
 
 import abc
+import contextlib
 import time
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import purework
 
 MAX_TASKS = 1_000_000
 
@@ -19,12 +22,34 @@ MAX_TASKS = 1_000_000
 TimedValue = tuple[int, float, float]
 
 
+class FaultParams(BaseModel):
+    """A task that fails the first time it runs (in the warm-up round when there is one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    kind: Literal["raise", "exit", "crash", "hang", "block", "ignore_cancel"] = Field(
+        description="raise: an exception; exit: os._exit(3); crash: SIGSEGV to its own process; "
+        "hang: pure Python that never yields; block: a blocking sleep far past timeout_s; "
+        "ignore_cancel: waits forever and swallows every exception and cancellation"
+    )
+    at_task: int = Field(default=0, ge=0, le=MAX_TASKS, description="index of the failing task (0-based)")
+
+
 class WorkloadParams(BaseModel):
     """Parameters every workload kind takes; subclasses add their own fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     tasks: int = Field(ge=1, le=MAX_TASKS, description="independent tasks per round")
+    fault: FaultParams | None = Field(
+        default=None, description="make one task fail, to see what each model does about it"
+    )
+
+    @model_validator(mode="after")
+    def _fault_in_range(self) -> Self:
+        if self.fault is not None and self.fault.at_task >= self.tasks:
+            raise ValueError(f"fault.at_task is {self.fault.at_task} but tasks run 0 .. {self.tasks - 1}")
+        return self
 
     def quick(self) -> Self:
         """Smaller parameters for ``--quick``: same shape, a fraction of the work."""
@@ -56,17 +81,29 @@ class Workload(abc.ABC):
     #: Async libraries :meth:`run_task_async` works under (its clients may tie it to one).
     async_libraries: ClassVar[frozenset[str]] = frozenset({"asyncio", "trio"})
 
-    def __init__(self, params: WorkloadParams, endpoint: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, params: WorkloadParams, endpoint: dict[str, Any] | None = None, fault_marker: str | None = None
+    ) -> None:
         self.params = params
         #: What the parent's backend reported when it came up (its URL, limits).
         self.endpoint = endpoint or {}
+        #: A file whose creation marks the fault as fired, shared by every process of a case.
+        self.fault_marker = fault_marker
+        self.fault = self.fault_spec()
 
     def __getstate__(self) -> dict[str, Any]:
         # Only parameters travel to pool processes; each process prepares its own data.
-        return {"params": self.params, "endpoint": self.endpoint}
+        return {"params": self.params, "endpoint": self.endpoint, "fault_marker": self.fault_marker}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["params"], state["endpoint"])  # type: ignore[misc]
+        self.__init__(state["params"], state["endpoint"], state["fault_marker"])  # type: ignore[misc]
+
+    def fault_spec(self) -> dict[str, Any] | None:
+        """The fault as :func:`suite.purework.fault_due` takes it; ``None`` without one."""
+        fault = self.params.fault
+        if fault is None:
+            return None
+        return {"kind": fault.kind, "at_task": fault.at_task, "marker": self.fault_marker}
 
     def prepare(self, concurrency: int) -> None:
         """Build what tasks need (buffers, clients) in the process that runs them.
@@ -104,11 +141,15 @@ class Workload(abc.ABC):
         return self.run_task(index)
 
     def run_timed(self, index: int) -> TimedValue:
+        if self.fault is not None and purework.fault_due(self.fault, index):
+            purework.inject(self.fault["kind"], index)
         start = time.perf_counter()
         value = self.run_task(index)
         return value, start, time.perf_counter()
 
     async def run_timed_async(self, index: int) -> TimedValue:
+        if self.fault is not None and purework.fault_due(self.fault, index):
+            await _inject_async(self.fault["kind"], index)
         start = time.perf_counter()
         value = await self.run_task_async(index)
         return value, start, time.perf_counter()
@@ -147,6 +188,19 @@ class Workload(abc.ABC):
     def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
         """Extra ``extra_info`` entries under the names this kind's users expect."""
         return {}
+
+
+async def _inject_async(kind: str, index: int) -> None:
+    """A fault inside a coroutine: ``ignore_cancel`` awaits and swallows cancellation; the
+    others block the event loop the way they block a thread (``hang`` never yields)."""
+    if kind != "ignore_cancel":
+        purework.inject(kind, index)
+        return
+    import anyio  # the running loop's sleep, asyncio's or trio's
+
+    while True:
+        with contextlib.suppress(BaseException):  # swallowing cancellation is the point
+            await anyio.sleep(3600)
 
 
 class CpuBound(Workload):

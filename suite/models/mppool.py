@@ -1,0 +1,86 @@
+"""multiprocessing.Pool, the older process pool many programs still use.
+
+Its processes get the workload once, through the initializer, like the
+ProcessPoolExecutor models. A round is one ``map_async`` with Pool's default chunking
+(what ``pool.map(f, items)`` does). When a pool process dies mid-task, Pool starts a
+replacement but the lost task's result never arrives and ``map`` would wait forever
+(CPython issue #96062), so the round watches its processes and fails as soon as one
+has ended.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.pool
+from multiprocessing.process import BaseProcess
+from typing import ClassVar
+
+from ..workloads import TimedValue
+from . import RoundResult, Runner, timed
+from ._installed import install, task_for_round
+from .processes import died, pid_after
+
+#: How often a waiting round checks that no pool process has died.
+WATCH_EVERY_S = 0.05
+
+
+def pool_members(pool: multiprocessing.pool.Pool) -> list[BaseProcess]:
+    """The pool's current processes (Pool keeps them in ``_pool``)."""
+    return list(getattr(pool, "_pool", None) or [])
+
+
+class PoolRunner(Runner):
+    name = "multiprocessing-pool"
+    summary = "multiprocessing.Pool, map_async with its default chunking"
+    order = 34
+    method: ClassVar[str | None] = None
+    _pool: multiprocessing.pool.Pool | None = None
+    _broken = False
+
+    @property
+    def concurrency_per_process(self) -> int:
+        return 1
+
+    @property
+    def start_method(self) -> str:
+        return self.method or multiprocessing.get_start_method()
+
+    def start(self) -> None:
+        context = multiprocessing.get_context(self.start_method)
+        self._pool = context.Pool(self.workers, initializer=install, initargs=(self.workload,))
+        # Pool starts every process at once; wait until each has run its initializer.
+        seen: set[int] = set()
+        delay = 0.005
+        for _ in range(20):
+            if len(seen) == self.workers:
+                break
+            seen.update(self._pool.map(pid_after, [delay] * self.workers, chunksize=1))
+            delay = min(delay * 2, 0.2)
+
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        assert self._pool is not None, "start() was not called"
+        pool, task = self._pool, task_for_round(round_no)
+        processes = pool_members(pool)
+
+        def run() -> list[TimedValue]:
+            pending = pool.map_async(task, range(tasks))
+            while not pending.ready():
+                pending.wait(WATCH_EVERY_S)
+                if any(p.exitcode is not None for p in processes):
+                    self._broken = True
+                    raise died(processes, "multiprocessing.Pool replaced it, but its task's result is lost")
+            return pending.get()
+
+        return timed(run)
+
+    def close(self) -> None:
+        if self._pool is None:
+            return
+        if self._broken:
+            self._pool.terminate()
+        else:
+            self._pool.close()
+        self._pool.join()
+
+
+RUNNERS = (PoolRunner,)
