@@ -69,9 +69,10 @@ class Backend:
     def check_alive(self) -> None:
         """Raise if the server has died since it started: it is never restarted silently."""
         if self.proc is not None and self.proc.poll() is not None:
+            tail = stderr_tail(self._stderr)
             raise BackendError(
-                f"the {self.name} backend died during the run ({exit_reason(self.proc.returncode)})\n"
-                + stderr_tail(self._stderr)
+                f"the {self.name} backend died during the run ({exit_reason(self.proc.returncode)})"
+                + (f"; its last words: {tail}" if tail else "")
             )
 
     def stop(self) -> None:

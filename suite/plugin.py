@@ -159,12 +159,14 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     if python.error is not None:
         record.failed("failed", python.error)
         pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
+    failure: CaseFailed | None = None
     try:
         endpoint = _endpoint(config, case)
     except BackendError as exc:
-        record.failed("failed", str(exc))
-        pytest.fail(f"{case.scenario} {case.id}: {exc}", pytrace=False)
-    failure: CaseFailed | None = None
+        failure = CaseFailed(str(exc))
+    if failure is not None:  # failed outside the handler, so no exception chain is printed
+        record.failed("failed", failure.reason)
+        pytest.fail(f"{case.scenario} {case.id}: {failure.reason}", pytrace=False)
     try:
         result = launcher.run_case(case, python=python.path, endpoint=endpoint)
     except ModelUnavailable as exc:

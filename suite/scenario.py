@@ -96,6 +96,8 @@ def _check_names(
 ) -> Iterator[Problem]:
     seen: set[Any] = set()
     for i, value in enumerate(values or ()):
+        if not isinstance(value, str | int):
+            continue  # a wrong type, which the field's validation reports
         if valid and value not in valid:
             close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
@@ -111,6 +113,10 @@ def _workload(doc: Document, raw: dict[str, Any]) -> tuple[str, WorkloadParams]:
     if kind is None:
         raise ScenarioError(
             [doc.problem(("workload",), f"`kind` is missing; expected one of: {', '.join(kinds)}")]
+        )
+    if not isinstance(kind, str):
+        raise ScenarioError(
+            [doc.problem(("workload", "kind"), f"expected one of: {', '.join(kinds)}; found {kind!r}")]
         )
     if kind not in kinds:
         close = difflib.get_close_matches(str(kind), list(kinds), n=1)

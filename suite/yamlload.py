@@ -138,7 +138,10 @@ def parse_document(raw: bytes, file: str) -> Document:
     if text.count("[") + text.count("{") > MAX_DEPTH * 64:
         # Cheap guard before the parser: flow collections are how deep nesting hides.
         raise ScenarioError([Problem(file, None, "", "too many nested brackets")])
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # the reader refuses unprintable characters here
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(file, None, "", f"not YAML text: {exc}")]) from exc
     try:
         node = loader.get_single_node()
         if node is None:

@@ -22,3 +22,40 @@ def run_suite(
         timeout=timeout,
         check=check,
     )
+
+
+def start_suite(*args: str, cwd: Path, log: Path, background: bool = False) -> subprocess.Popen[bytes]:
+    """Start `suite` without waiting; its output goes to ``log`` as it is written.
+
+    ``background`` starts it as a non-interactive shell starts ``cmd &``: with SIGINT
+    ignored, which the suite must undo for Ctrl-C to work.
+    """
+    import signal
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "suite", *args],
+            cwd=cwd,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=ignore_sigint if background else None,
+        )
+
+
+def wait_for_text(log: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Wait until ``text`` appears in ``log``; fail if ``proc`` ends first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"the suite ended ({proc.returncode}) before printing {text!r}:\n{log.read_text()}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} did not appear within {timeout} s:\n{log.read_text()}")
+        time.sleep(0.05)

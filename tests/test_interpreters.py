@@ -16,7 +16,7 @@ from suite_cli import ROOT, run_suite
 
 from suite import interpreters, launcher
 from suite.cases import Case
-from suite.errors import ModelUnavailable
+from suite.errors import CaseFailed, ModelUnavailable
 
 #: What a worker imports (the report's plotting and statistics stay in the parent).
 WORKER_DEPENDENCIES = [
@@ -160,3 +160,39 @@ def test_one_run_under_two_interpreters(
     header = next(line for line in pivot.stdout.splitlines() if line.strip().startswith("case"))
     assert "cpython-3.12" in header
     assert f"cpython-{sys.version.split()[0]}" in header
+
+
+@pytest.mark.parametrize("model", ["processes-fork", "multiprocessing-pool", "asyncio+processes"])
+def test_fork_pools_on_312_raise_no_deprecation_warning(
+    python312: str, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 3.12+ warns when fork() runs while other threads are alive; the models start their
+    # processes before any thread of their own, and the warning would fail the worker here.
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
+    result = launcher.run_case(dataclasses.replace(CASE, model=model, workers=2), python=python312)
+    assert result.start_method == "fork"
+    assert result.env["python"].startswith("3.12")
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "reason"),
+    [
+        ("raise", "failed", "SubinterpreterError: InjectedFault: fault injected at task 2"),
+        ("exit", "failed", "worker died (exit code 3)"),
+        ("hang", "timeout", "timed out"),
+    ],
+)
+def test_faults_inside_subinterpreters_fail_the_case(
+    python313: str, kind: str, status: str, reason: str
+) -> None:
+    case = dataclasses.replace(
+        CASE,
+        model="interpreters",
+        workers=2,
+        params={**CASE.params, "fault": {"kind": kind, "at_task": 2}},
+        timeout_s=0.5,
+    )
+    with pytest.raises(CaseFailed) as info:
+        launcher.run_case(case, python=python313)
+    assert info.value.status == status
+    assert info.value.reason.startswith(reason), info.value.reason
