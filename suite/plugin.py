@@ -183,6 +183,9 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
         failure = CaseFailed(backend_death, detail=failure.reason if failure else "")
     if failure is not None:  # failed outside the handler, so no exception chain is printed
         record.failed(failure.status, failure.reason, failure.detail)
+        if case.params.get("fault") and backend_death is None:
+            # The scenario injects a fault: a case it brings down is the finding, not an error.
+            pytest.xfail(f"{case.scenario} {case.id}: the injected fault stopped it: {failure.reason}")
         pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
