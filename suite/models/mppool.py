@@ -13,12 +13,11 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.pool
 from multiprocessing.process import BaseProcess
-from typing import ClassVar
 
 from ..workloads import TimedValue
-from . import RoundResult, Runner, timed
+from . import RoundResult, timed
 from ._installed import install, task_for_round
-from .processes import died, pid_after
+from .processes import ProcessModel, died, pid_after, wait_for_processes
 
 #: How often a waiting round checks that no pool process has died.
 WATCH_EVERY_S = 0.05
@@ -29,33 +28,17 @@ def pool_members(pool: multiprocessing.pool.Pool) -> list[BaseProcess]:
     return list(getattr(pool, "_pool", None) or [])
 
 
-class PoolRunner(Runner):
+class PoolRunner(ProcessModel):
     name = "multiprocessing-pool"
     summary = "multiprocessing.Pool, map_async with its default chunking"
     order = 34
-    method: ClassVar[str | None] = None
     _pool: multiprocessing.pool.Pool | None = None
     _broken = False
 
-    @property
-    def concurrency_per_process(self) -> int:
-        return 1
-
-    @property
-    def start_method(self) -> str:
-        return self.method or multiprocessing.get_start_method()
-
     def start(self) -> None:
         context = multiprocessing.get_context(self.start_method)
-        self._pool = context.Pool(self.workers, initializer=install, initargs=(self.workload,))
-        # Pool starts every process at once; wait until each has run its initializer.
-        seen: set[int] = set()
-        delay = 0.005
-        for _ in range(20):
-            if len(seen) == self.workers:
-                break
-            seen.update(self._pool.map(pid_after, [delay] * self.workers, chunksize=1))
-            delay = min(delay * 2, 0.2)
+        pool = self._pool = context.Pool(self.workers, initializer=install, initargs=(self.workload,))
+        wait_for_processes(lambda delays: pool.map(pid_after, delays, chunksize=1), self.workers)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"

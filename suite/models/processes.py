@@ -29,20 +29,25 @@ def pid_after(delay_s: float) -> int:
     return os.getpid()
 
 
-def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
-    """A process pool whose processes all run and hold a prepared ``workload``."""
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=install, initargs=(workload,)
-    )
-    # Pools may start processes on demand; keep submitting short waits until every
-    # process has answered, so no round pays for process start-up.
+def wait_for_processes(map_pids: Callable[[list[float]], Iterable[int]], workers: int) -> None:
+    """Keep mapping short waits over the pool until every one of its ``workers``
+    processes has answered: pools may start processes on demand, and no round should
+    pay for process start-up."""
     seen: set[int] = set()
     delay = 0.005
     for _ in range(20):
         if len(seen) == workers:
             break
-        seen.update(pool.map(pid_after, [delay] * workers))
+        seen.update(map_pids([delay] * workers))
         delay = min(delay * 2, 0.2)
+
+
+def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
+    """A process pool whose processes all run and hold a prepared ``workload``."""
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=install, initargs=(workload,)
+    )
+    wait_for_processes(lambda delays: pool.map(pid_after, delays), workers)
     return pool
 
 
@@ -84,12 +89,11 @@ def map_or_explain(pool: ProcessPoolExecutor, fn: Callable[[int], T], items: Ite
         raise died(processes, f"the ProcessPoolExecutor is broken ({exc})") from exc
 
 
-class ProcessesRunner(Runner):
-    name = "processes"
-    summary = "concurrent.futures.ProcessPoolExecutor, the interpreter's default start method"
-    order = 30
+class ProcessModel(Runner):
+    """What the process-pool models share: a start method, one task per process at once."""
+
+    #: The start method; ``None`` for the interpreter's default.
     method: ClassVar[str | None] = None
-    _pool: ProcessPoolExecutor | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -104,6 +108,13 @@ class ProcessesRunner(Runner):
     @property
     def start_method(self) -> str:
         return self.method or multiprocessing.get_start_method()
+
+
+class ProcessesRunner(ProcessModel):
+    name = "processes"
+    summary = "concurrent.futures.ProcessPoolExecutor, the interpreter's default start method"
+    order = 30
+    _pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:
         self._pool = start_processes(self.workload, self.workers, self.start_method)
