@@ -65,10 +65,10 @@ class CaseResult:
         return "degraded" if self.errors else "ok"
 
 
-def job_json(case: Case, endpoint: dict[str, Any] | None = None, fault_marker: str | None = None) -> str:
-    """What a worker reads on stdin: the case, where its backend listens, and the path
-    that marks its fault as fired."""
-    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint, "fault_marker": fault_marker})
+def job_json(case: Case, endpoint: dict[str, Any] | None = None, scratch: str | None = None) -> str:
+    """What a worker reads on stdin: the case, where its backend listens, and a folder of
+    its own (removed after the case, also when the worker was killed)."""
+    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint, "scratch": scratch})
 
 
 def worker_command(python: str) -> list[str]:
@@ -161,7 +161,7 @@ class _Session:
         assert self.proc.stdout is not None
         self.reader = LineReader(self.proc.stdout)
         self.scratch = tempfile.mkdtemp(prefix="suite-case-")
-        self.proc.stdin.write(job_json(case, endpoint, os.path.join(self.scratch, "fault-fired")).encode())
+        self.proc.stdin.write(job_json(case, endpoint, self.scratch).encode())
         self.proc.stdin.close()
 
     def expect(

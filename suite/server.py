@@ -23,7 +23,7 @@ import resource
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -82,11 +82,27 @@ def parse(query: dict[str, str]) -> dict[str, float]:
     return values
 
 
-PEERS = web.AppKey("peers", set)
+@dataclass
+class Connections:
+    """Counts connections that carried a request. A connection is known by its client
+    address and its aiohttp protocol object: the kernel reuses client ports, so the
+    address alone would miss new connections (the object cannot be weakly referenced)."""
+
+    by_peer: dict[object, int] = field(default_factory=dict)
+    count: int = 0
+
+    def saw(self, peer: object, protocol: object) -> None:
+        if self.by_peer.get(peer) != id(protocol):
+            self.by_peer[peer] = id(protocol)
+            self.count += 1
+
+
+PEERS = web.AppKey("connections", Connections)
 
 
 async def work(request: web.Request) -> web.Response:
-    request.app[PEERS].add(request.transport.get_extra_info("peername") if request.transport else None)
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    request.app[PEERS].saw(peer, request.protocol)
     try:
         p = parse(dict(request.query))
     except ValueError as exc:
@@ -100,7 +116,7 @@ async def work(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response({"cpu_s": time.process_time(), "connections": len(request.app[PEERS])})
+    return web.json_response({"cpu_s": time.process_time(), "connections": request.app[PEERS].count})
 
 
 def raise_descriptor_limit() -> int:
@@ -113,7 +129,7 @@ def raise_descriptor_limit() -> int:
 
 def make_app() -> web.Application:
     app = web.Application()
-    app[PEERS] = set()
+    app[PEERS] = Connections()
     app.router.add_get("/work", work)
     app.router.add_get("/stats", stats)
     return app

@@ -181,13 +181,11 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tall
     return tally
 
 
-def measure(
-    case: Case, endpoint: dict[str, Any] | None, out: TextIO, fault_marker: str | None = None
-) -> None:
+def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: str | None = None) -> None:
     """Start the case's runner, run its rounds, and report each step on ``out``.
 
-    :param fault_marker: a path no file has yet, shared by the case's processes, for
-        the workload's fault to fire only once
+    :param scratch: an empty folder of the case's own, shared by its processes and
+        removed by the launcher after the case
     """
     limit = raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
@@ -197,7 +195,7 @@ def measure(
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
-    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, fault_marker)
+    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
     runner = runner_class(workload, case.workers, case.options)
     check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))
     try:
@@ -232,7 +230,7 @@ def main() -> int:
     os.dup2(2, 1)
     try:
         job = json.loads(sys.stdin.read())
-        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("fault_marker"))
+        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("scratch"))
     except BaseException as exc:  # reported, then the exit code says it failed
         leaf = _leaf(exc)
         protocol.send(

@@ -226,7 +226,9 @@ def test_failed_and_timed_out_cases_are_saved_with_status_reason_and_traceback(
     )
     results = str(tmp_path / "results")
     result = run_suite("run", str(tmp_path), "--results", results, "--save", "faulty", cwd=tmp_path)
-    assert result.returncode == 1, result.stdout + result.stderr
+    # Cases an injected fault brings down are expected failures: the run itself succeeded.
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "XFAIL" in result.stdout
     [document] = saved(tmp_path / "results")
     cases = {c["scenario"]: c for c in document["suite"]["cases"]}
     assert document["suite"]["complete"] is True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import os
 import time
 from typing import Any, ClassVar, Literal, Self
 
@@ -82,28 +83,30 @@ class Workload(abc.ABC):
     async_libraries: ClassVar[frozenset[str]] = frozenset({"asyncio", "trio"})
 
     def __init__(
-        self, params: WorkloadParams, endpoint: dict[str, Any] | None = None, fault_marker: str | None = None
+        self, params: WorkloadParams, endpoint: dict[str, Any] | None = None, scratch: str | None = None
     ) -> None:
         self.params = params
         #: What the parent's backend reported when it came up (its URL, limits).
         self.endpoint = endpoint or {}
-        #: A file whose creation marks the fault as fired, shared by every process of a case.
-        self.fault_marker = fault_marker
+        #: An empty folder of the case's own, shared by all its processes (files, markers).
+        self.scratch = scratch
         self.fault = self.fault_spec()
 
     def __getstate__(self) -> dict[str, Any]:
         # Only parameters travel to pool processes; each process prepares its own data.
-        return {"params": self.params, "endpoint": self.endpoint, "fault_marker": self.fault_marker}
+        return {"params": self.params, "endpoint": self.endpoint, "scratch": self.scratch}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["params"], state["endpoint"], state["fault_marker"])  # type: ignore[misc]
+        self.__init__(state["params"], state["endpoint"], state["scratch"])  # type: ignore[misc]
 
     def fault_spec(self) -> dict[str, Any] | None:
         """The fault as :func:`suite.purework.fault_due` takes it; ``None`` without one."""
         fault = self.params.fault
         if fault is None:
             return None
-        return {"kind": fault.kind, "at_task": fault.at_task, "marker": self.fault_marker}
+        # The marker's creation (O_EXCL) tells every process of the case the fault has fired.
+        marker = os.path.join(self.scratch, "fault-fired") if self.scratch else None
+        return {"kind": fault.kind, "at_task": fault.at_task, "marker": marker}
 
     def prepare(self, concurrency: int) -> None:
         """Build what tasks need (buffers, clients) in the process that runs them.
