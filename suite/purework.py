@@ -13,6 +13,7 @@ import os
 import random
 import signal
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -45,12 +46,108 @@ def hash_task(index: int, size: int, algorithm: str, repeat: int) -> int:
     return int.from_bytes(raw[:8], "little")
 
 
+_texts: dict[int, bytes] = {}
+
+
+def text(size: int) -> bytes:
+    """Deterministic text of ``size`` bytes that compresses like prose (words drawn from
+    a small vocabulary), made once per process (or interpreter)."""
+    if size not in _texts:
+        rng = random.Random(f"text:{size}")
+        letters = "etaoinshrdlcumwfgypbvkjxqz"
+        words = ["".join(rng.choices(letters, k=rng.randint(2, 9))).encode() for _ in range(600)]
+        chunk = b" ".join(rng.choices(words, k=4096)) + b"\n"
+        _texts[size] = (chunk * (size // len(chunk) + 1))[:size]
+    return _texts[size]
+
+
+def compress_task(index: int, size: int, algorithm: str, level: int) -> int:
+    # The index goes in first so every task compresses a different message.
+    data = index.to_bytes(8, "little") + text(size)
+    if algorithm == "zlib":
+        packed = zlib.compress(data, level)
+    else:
+        import lzma
+
+        packed = lzma.compress(data, preset=level)
+    return zlib.crc32(packed)
+
+
+def file_task(index: int, folder: str, size: int, fsync: bool) -> int:
+    """Write a file of ``size`` bytes, read it back, delete it: real file-system calls."""
+    path = os.path.join(folder, f"task-{index}.bin")
+    with open(path, "wb") as fh:
+        fh.write(index.to_bytes(8, "little"))
+        fh.write(text(size))
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
+    with open(path, "rb") as fh:
+        data = fh.read()
+    os.unlink(path)
+    return zlib.crc32(data)
+
+
+_targets: dict[str, Callable[..., Any]] = {}
+
+
+def resolve(target: str, path: list[str] | tuple[str, ...] = ()) -> Callable[..., Any]:
+    """The object named ``module:qualified.name``, imported with ``path`` on sys.path."""
+    if target not in _targets:
+        import importlib
+        import sys
+
+        for folder in reversed(path):
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+        module_name, _, qualname = target.partition(":")
+        found: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+        _targets[target] = found
+    return _targets[target]
+
+
+def fold(value: object) -> int:
+    """A task's return value as an int for the checksum: ints as they are, anything
+    else by a digest of its repr (equal values give equal digests in every process)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int.from_bytes(hashlib.sha256(repr(value).encode()).digest()[:8], "little")
+
+
+def call_arguments(
+    index: int, args: list[Any], kwargs: dict[str, Any], index_arg: str | None
+) -> tuple[list[Any], dict[str, Any]]:
+    return args, ({**kwargs, index_arg: index} if index_arg else kwargs)
+
+
+def callable_task(
+    index: int,
+    target: str,
+    path: list[str],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    index_arg: str | None,
+) -> int:
+    function = resolve(target, path)
+    positional, keywords = call_arguments(index, args, kwargs, index_arg)
+    return fold(function(*positional, **keywords))
+
+
 def sleep_task(index: int, latency_ms: float) -> int:
     time.sleep(latency_ms / 1000)
     return index
 
 
-TASKS: dict[str, Callable[..., int]] = {"cpu": cpu_task, "hash": hash_task, "sleep": sleep_task}
+TASKS: dict[str, Callable[..., int]] = {
+    "cpu": cpu_task,
+    "hash": hash_task,
+    "sleep": sleep_task,
+    "compress": compress_task,
+    "file": file_task,
+    "callable": callable_task,
+}
 
 #: What ``workload.fault.kind`` can ask for (see :func:`inject`).
 FAULT_KINDS = ("raise", "exit", "crash", "hang", "block", "ignore_cancel")

@@ -134,6 +134,10 @@ def _workload(doc: Document, raw: dict[str, Any]) -> tuple[str, WorkloadParams]:
         params = params_model.model_validate({k: v for k, v in raw.items() if k != "kind"})
     except ValidationError as exc:
         raise ScenarioError(_problems(doc, exc, ("workload",), ["kind", *params_model.model_fields])) from exc
+    params = params.bind_to(Path(doc.file).parent)
+    found = [doc.problem(("workload", key), message) for key, message in params.problems()]
+    if found:
+        raise ScenarioError(found)
     return kind, params
 
 

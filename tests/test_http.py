@@ -287,3 +287,17 @@ def test_server_program_prints_its_endpoint_first() -> None:
         procgroup.stop_group(proc)  # type: ignore[arg-type]
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+@pytest.mark.parametrize("model", ["asyncio", "threads", "processes"])
+def test_pipeline_fetches_then_hashes_the_same_under_every_model(
+    model: str, endpoint: dict[str, Any]
+) -> None:
+    params = {**PARAMS, "hash_repeat": 3, "algorithm": "blake2b"}
+    reference = launcher.run_case(http_case(kind="pipeline", params=params), endpoint=endpoint)
+    result = launcher.run_case(
+        http_case(model=model, workers=3, kind="pipeline", params=params), endpoint=endpoint
+    )
+    assert result.checksum == reference.checksum
+    assert result.checksum != launcher.run_case(http_case(), endpoint=endpoint).checksum  # hashed, not CRCed
+    assert result.status == "ok"

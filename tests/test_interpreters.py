@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from suite_cli import ROOT, run_suite
@@ -91,9 +92,21 @@ def test_subinterpreters_are_unavailable_before_313_with_the_reason() -> None:
         ("cpu", {"tasks": 6, "iterations": 20000}),
         ("hash", {"tasks": 6, "bytes": 100_000, "repeat": 2}),
         ("sleep", {"tasks": 6, "latency_ms": 5}),
+        ("compress", {"tasks": 6, "bytes": 50_000}),
+        ("file", {"tasks": 6, "bytes": 50_000}),
+        (
+            "callable",
+            {
+                "tasks": 6,
+                "target": "callables_for_tests:crunch",
+                "kwargs": {"n": 1000},
+                "index_arg": "index",
+                "path": [str(Path(__file__).parent)],
+            },
+        ),
     ],
 )
-def test_subinterpreters_do_the_same_work(python313: str, kind: str, params: dict[str, int]) -> None:
+def test_subinterpreters_do_the_same_work(python313: str, kind: str, params: dict[str, Any]) -> None:
     case = dataclasses.replace(CASE, kind=kind, params=params)
     reference = launcher.run_case(case, python=python313)
     measured = launcher.run_case(dataclasses.replace(case, model="interpreters", workers=2), python=python313)

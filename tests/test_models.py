@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,16 @@ PARAMS = {
     "cpu": {"tasks": 5, "iterations": 500},
     "hash": {"tasks": 5, "bytes": 4096, "repeat": 2},
     "sleep": {"tasks": 5, "latency_ms": 1},
+    "compress": {"tasks": 5, "bytes": 20_000, "algorithm": "lzma", "level": 1},
+    "file": {"tasks": 5, "bytes": 10_000},
+    "callable": {
+        "tasks": 5,
+        "target": "callables_for_tests:crunch",
+        "async_target": "callables_for_tests:crunch_async",
+        "kwargs": {"n": 300},
+        "index_arg": "index",
+        "path": [str(Path(__file__).parent)],
+    },
 }
 
 

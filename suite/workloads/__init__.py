@@ -10,6 +10,7 @@ import abc
 import contextlib
 import os
 import time
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -55,6 +56,14 @@ class WorkloadParams(BaseModel):
     def quick(self) -> Self:
         """Smaller parameters for ``--quick``: same shape, a fraction of the work."""
         return self
+
+    def bind_to(self, folder: Path) -> Self:
+        """These parameters with paths made absolute against the scenario file's folder."""
+        return self
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Mistakes only a closer look finds (``(key, message)``), after validation."""
+        return []
 
 
 class Workload(abc.ABC):

@@ -140,7 +140,16 @@ class HttpWorkload(Workload):
         if self._pool is not None:
             self._pool.close()
 
+    def process(self, index: int, body: bytes) -> int:
+        """What a task does with the body it fetched; its value. Here: a CRC of it."""
+        return zlib.crc32(body)
+
     def run_task(self, index: int) -> int:
+        body = self.fetch(index)
+        return body if isinstance(body, int) else self.process(index, body)
+
+    def fetch(self, index: int) -> bytes | int:
+        """Task ``index``'s response body, or its (negative) error code."""
         import urllib3
 
         assert self._pool is not None, "prepare() was not called"
@@ -154,7 +163,7 @@ class HttpWorkload(Workload):
             return CONNECTION
         if response.status != 200:
             return -int(response.status)
-        return zlib.crc32(response.data)
+        return bytes(response.data)
 
     # Asynchronous client: aiohttp.
 
@@ -181,6 +190,10 @@ class HttpWorkload(Workload):
             await self._session.close()
 
     async def run_task_async(self, index: int) -> int:
+        body = await self.fetch_async(index)
+        return body if isinstance(body, int) else self.process(index, body)
+
+    async def fetch_async(self, index: int) -> bytes | int:
         import aiohttp
 
         assert self._session is not None, "prepare_async() was not called"
@@ -193,7 +206,7 @@ class HttpWorkload(Workload):
             return CONNECTION
         if response.status != 200:
             return -int(response.status)
-        return zlib.crc32(data)
+        return data
 
     # What the worker reads around rounds.
 

@@ -1,0 +1,51 @@
+"""A two-stage pipeline: fetch a body over HTTP, then hash it. Mixed I/O and CPU.
+
+The first stage waits on the network (where coroutines and threads shine), the second
+needs the CPU (hashlib, which releases the GIL for buffers of 2 KiB and more). Neither
+pure model wins everywhere: async models hash on the event loop, one body at a time;
+threads overlap both stages; processes pay to start and to talk to the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import Field
+
+from .hash import Algorithm
+from .http import HttpParams, HttpWorkload
+
+
+class PipelineParams(HttpParams):
+    hash_repeat: int = Field(default=100, ge=1, le=100_000, description="times the body is hashed")
+    algorithm: Algorithm = Field(default="sha256", description="a hashlib.algorithms_guaranteed name")
+
+    def quick(self) -> Self:
+        quicker = super().quick()
+        return quicker.model_copy(update={"hash_repeat": max(1, self.hash_repeat // 4)})
+
+
+class PipelineWorkload(HttpWorkload):
+    kind = "pipeline"
+    Params = PipelineParams
+    summary = "fetch a body from the local server, then hash it (I/O, then CPU)"
+    params: PipelineParams
+
+    def process(self, index: int, body: bytes) -> int:
+        import hashlib
+
+        digest = hashlib.new(self.params.algorithm)
+        for _ in range(self.params.hash_repeat):
+            digest.update(body)
+        raw = digest.digest(16) if self.params.algorithm.startswith("shake") else digest.digest()  # type: ignore[call-arg,unused-ignore]
+        return int.from_bytes(raw[:8], "little") & 0x7FFFFFFFFFFFFFFF  # >= 0: not an error code
+
+    def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
+        return None  # no single physical bound: the latency and the CPU both limit it
+
+    @classmethod
+    def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
+        return {"latency_ms": info["task_ms"], "requests_ok": info["tasks_ok"]}
+
+
+WORKLOAD = PipelineWorkload
