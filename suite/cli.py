@@ -132,6 +132,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--html", type=Path, required=True, help="the report file to write")
     report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
+
+    findings = commands.add_parser(
+        "findings",
+        help="write docs/findings.md from a saved run: winners, margins, the common claims checked",
+    )
+    findings.add_argument("run", nargs="?", metavar="RUN", help="as for compare (default: the latest run)")
+    findings.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
+    findings.add_argument(
+        "--out", type=Path, default=Path("docs/findings.md"), help="default: docs/findings.md"
+    )
+    findings.add_argument(
+        "--plots",
+        type=Path,
+        default=Path("docs/findings"),
+        help="where the SVG plots go (default: docs/findings)",
+    )
+    findings.add_argument(
+        "--scenarios",
+        type=Path,
+        default=DEFAULT_SCENARIOS,
+        help="the scenario files, for their descriptions (default: scenarios/)",
+    )
+    findings.add_argument(
+        "--readme", type=Path, help="also rewrite this README's generated 'what wins where' block"
+    )
     return parser
 
 
@@ -301,6 +328,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    from .findings import write_findings
+
+    args.runs = [args.run] if args.run else []
+    runs = _load_runs(args)
+    if runs is None:
+        return EXIT_BAD_INPUT
+    try:
+        write_findings(runs[0], args.out, args.plots, [args.scenarios], args.readme)
+    except ValueError as exc:
+        print(f"suite findings: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {args.out}" + (f" and {args.readme}" if args.readme else ""))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; everything after a ``--`` goes to pytest unchanged."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -316,5 +359,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": cmd_schema,
         "compare": cmd_compare,
         "report": cmd_report,
+        "findings": cmd_findings,
     }
     return handler[args.command](args)

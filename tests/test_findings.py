@@ -1,0 +1,159 @@
+"""docs/findings.md: verdicts follow the numbers, and the document regenerates from a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from suite_cli import run_suite
+
+from suite import findings, history
+
+MiB = 2**20
+
+
+def case(scenario: str, model: str, workers: int, median: float, **info: Any) -> dict[str, Any]:
+    data = [median * f for f in (0.99, 1.0, 1.01, 1.0, 1.0)]
+    return {
+        "group": scenario,
+        "name": f"test_case[{model}-w{workers}]",
+        "params": {"scenario": scenario, "model": model, "workers": workers},
+        "extra_info": {"scenario": scenario, "model": model, "workers": workers, "status": "ok", **info},
+        "stats": {"data": data, "median": median, "rounds": 5},
+    }
+
+
+def run_file(tmp_path: Path, *, threads_cpu: float = 0.27, threads_hash: float = 0.07) -> Path:
+    benchmarks = [
+        case("cpu-python", "sequential", 1, 0.27, speedup=1.0, parallelism=1.0),
+        case("cpu-python", "threads", 2, threads_cpu, parallelism=1.0),
+        case("cpu-python", "processes", 2, 0.15, parallelism=1.9),
+        case("cpu-hashing", "sequential", 1, 0.135, parallelism=1.0),
+        case("cpu-hashing", "threads", 2, threads_hash, parallelism=1.95),
+        case("cpu-hashing", "processes", 2, 0.08, parallelism=1.9),
+        case("dispatch-overhead", "sequential", 1, 0.01, us_per_task=0.5),
+        case("dispatch-overhead", "processes", 2, 2.0, us_per_task=95.0),
+        case("sleep-fanout", "threads", 100, 0.0215, efficiency=0.93),
+        case("web-fanout", "asyncio", 10, 1.05, efficiency=0.95),
+        case("web-fanout", "threads", 10, 1.07, efficiency=0.93),
+        case("web-fanout", "asyncio", 100, 0.113, efficiency=0.89),
+        case("web-fanout", "threads", 100, 0.175, efficiency=0.57),
+        case("memory-per-worker", "threads", 1, 1.3, pss_bytes=40 * MiB),
+        case("memory-per-worker", "threads", 64, 0.05, pss_bytes=41 * MiB),
+        case("memory-per-worker", "processes", 1, 1.3, pss_bytes=59 * MiB),
+        case("memory-per-worker", "processes", 64, 0.06, pss_bytes=491 * MiB),
+        case("fault-tolerance", "dask", 2, 0.18),
+    ]
+    failed = [
+        {"scenario": "fault-tolerance", "model": m, "workers": 2, "status": "failed", "reason": r}
+        for m, r in [
+            ("threads", "worker died (exit code 3)"),
+            ("processes", "worker died: pool process 7 exit"),
+        ]
+    ]
+    document = {
+        "machine_info": {
+            "node": "box",
+            "cpu": {"count": 2, "brand_raw": "Test CPU"},
+            "python_version": "3.11.7",
+            "python_implementation": "CPython",
+            "gil_enabled": True,
+            "system": "Linux",
+        },
+        "commit_info": {},
+        "benchmarks": benchmarks,
+        "datetime": "2026-11-25T10:00:00",
+        "version": "5.3.1",
+        "suite": {"complete": True, "exit": "finished", "cases": failed, "not_run": []},
+    }
+    folder = tmp_path / "results" / "Linux-CPython-3.11-64bit"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "0001_findings.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def verdicts(path: Path) -> dict[str, str]:
+    ms = findings.Measurements(history.read_run(path))
+    return {v.claim: v.verdict for v in (claim(ms) for claim in findings.CLAIMS)}
+
+
+def test_verdicts_follow_the_numbers(tmp_path: Path) -> None:
+    found = verdicts(run_file(tmp_path))
+    assert found["Threads never run Python in parallel"] == (
+        "True for pure-Python code on a GIL build; false for code that releases the GIL "
+        "(hashlib, zlib): those threads ran in parallel"
+    )
+    assert found["Processes are faster for CPU work"].startswith("True for pure-Python work")
+    assert (
+        "false for tiny tasks, where sending each one costs 190x the task"
+        in found["Processes are faster for CPU work"]
+    )
+    assert found["Threads are for I/O"].startswith("True")
+    assert found["asyncio beats threads for I/O"] == (
+        "True at high concurrency (at 100 workers threads take 1.55x as long); "
+        "at low concurrency they are about even"
+    )
+    assert found["Processes cost memory"].startswith("True: each process added about 6.9 MiB")
+    assert found["If one process fails, the work goes on"] == (
+        "False for 2 of 3 models: one dead process failed the whole batch. It went on only under: dask"
+    )
+
+
+def test_a_different_machine_gets_a_different_verdict(tmp_path: Path) -> None:
+    # Threads that ran pure Python in parallel (as on a free-threaded build) flip the claim.
+    found = verdicts(run_file(tmp_path, threads_cpu=0.14))
+    assert found["Threads never run Python in parallel"].startswith(
+        "False here: threads ran pure Python x1.93"
+    )
+
+
+def test_a_claim_without_its_scenario_says_so(tmp_path: Path) -> None:
+    path = run_file(tmp_path)
+    data = json.loads(path.read_text())
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["group"] != "memory-per-worker"]
+    path.write_text(json.dumps(data))
+    assert verdicts(path)["Processes cost memory"] == "Not measured in this run"
+
+
+def test_findings_command_writes_the_document_plots_and_readme_block(tmp_path: Path) -> None:
+    run_file(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Mine\n\nbefore\n{findings.README_START}\nold table\n{findings.README_END}\nafter\n")
+    result = run_suite(
+        "findings",
+        "findings",
+        "--results",
+        "results",
+        "--out",
+        "docs/findings.md",
+        "--plots",
+        "docs/findings",
+        "--readme",
+        "README.md",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "docs" / "findings.md").read_text()
+    assert "- Machine: box, Test CPU, 2 logical CPUs" in text
+    assert "### “Threads never run Python in parallel”" in text
+    assert "Winner: **processes (2 workers)**" in text  # cpu-python
+    assert "![cpu-python: cpu-python-speedup](findings/cpu-python-speedup.svg)" in text
+    assert (tmp_path / "docs" / "findings" / "cpu-python-speedup.svg").read_text().startswith("<?xml")
+    new_readme = readme.read_text()
+    assert "old table" not in new_readme
+    assert new_readme.startswith("# Mine\n\nbefore\n")
+    assert new_readme.endswith(f"{findings.README_END}\nafter\n")
+    assert "| `cpu-python` |  | processes (2 workers), 150.0ms | " in new_readme
+
+
+def test_findings_refuses_a_readme_without_the_block(tmp_path: Path) -> None:
+    run_file(tmp_path)
+    (tmp_path / "README.md").write_text("# Mine\n")
+    result = run_suite(
+        "findings", "--results", "results", "--out", "f.md", "--readme", "README.md", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "has no block between" in result.stderr
+    assert (tmp_path / "README.md").read_text() == "# Mine\n"
