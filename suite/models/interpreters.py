@@ -155,6 +155,7 @@ class InterpretersRunner(Runner):
             self._pool.shutdown(wait=True, cancel_futures=True)
         for sub in self._all:
             sub.close()
+        self.workload.close()  # what pure_task() made (a file kind's folder)
 
 
 RUNNERS = (InterpretersRunner,)
