@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import registry
+from .compare import ALPHA, MIN_CHANGE_PCT, p_value
 from .history import Measurement, Run
 from .saving import write_atomic
 from .scenario import load_all
@@ -274,6 +275,16 @@ class Standing:
     def margin(self, m: Measurement) -> float:
         return m.median / self.winner.median - 1
 
+    def ties(self) -> list[Measurement]:
+        """Models whose best case is not significantly slower than the winner's (Mann-Whitney
+        U at ALPHA), or slower by less than MIN_CHANGE_PCT: another run may swap them."""
+        tied = []
+        for m, _ in self.rows[1:]:
+            p = p_value(m.rounds, self.winner.rounds)
+            if (p is not None and p >= ALPHA) or self.margin(m) * 100 < MIN_CHANGE_PCT:
+                tied.append(m)
+        return tied
+
 
 def standings(ms: Measurements) -> list[Standing]:
     found = []
@@ -306,7 +317,7 @@ def machine_lines(run: Run) -> list[str]:
 
 def what_wins_where(ms: Measurements, questions: dict[str, str]) -> list[str]:
     lines = [
-        "| scenario | question | winner | runner-up | slowest |",
+        "| scenario | question | winner (and any it did not clearly beat) | runner-up | slowest |",
         "|---|---|---|---|---|",
     ]
     for standing in standings(ms):
@@ -314,9 +325,11 @@ def what_wins_where(ms: Measurements, questions: dict[str, str]) -> list[str]:
         second = f"{_label(rows[1][0])} {_more(standing.margin(rows[1][0]))}" if len(rows) > 1 else "-"
         last = f"{_label(rows[-1][0])} {_more(standing.margin(rows[-1][0]))}" if len(rows) > 2 else "-"
         question = questions.get(standing.scenario, "")
+        ties = standing.ties()
+        tied = f" (tied: {', '.join(_label(m) for m in ties)})" if ties else ""
         lines.append(
             f"| `{standing.scenario}` | {question} | {_label(standing.winner)}, "
-            f"{fmt_time(standing.winner.median)} | {second} | {last} |"
+            f"{fmt_time(standing.winner.median)}{tied} | {second} | {last} |"
         )
     return lines
 
@@ -357,8 +370,15 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         out += [f"### {scenario}", ""]
         if scenario in descriptions:
             out += [" ".join(descriptions[scenario].split()), ""]
+        ties = standing.ties()
+        tied = (
+            f" Not significantly faster than: {', '.join(_label(m) for m in ties)}"
+            " (Mann-Whitney U, or within 2%); another run may rank them differently."
+            if ties
+            else ""
+        )
         out += [
-            f"Winner: **{_label(standing.winner)}**, {fmt_time(standing.winner.median)} per round.",
+            f"Winner: **{_label(standing.winner)}**, {fmt_time(standing.winner.median)} per round.{tied}",
             "",
             "| model | best at workers | median | vs winner | speedup | parallelism | memory (PSS) "
             "| start-up |",

@@ -51,7 +51,8 @@ class PoolRunner(ProcessModel):
                 pending.wait(WATCH_EVERY_S)
                 if any(p.exitcode is not None for p in processes):
                     self._broken = True
-                    raise died(processes, "multiprocessing.Pool replaced it, but its task's result is lost")
+                    lost = "multiprocessing.Pool replaced it, but its task's result is lost"
+                    raise died(processes, lost, all_end=False)
             return pending.get()
 
         return timed(run)

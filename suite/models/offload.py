@@ -85,7 +85,7 @@ class AsyncioProcessesRunner(AsyncioThreadsRunner):
         try:
             return super().run_round(tasks, round_no)
         except BrokenProcessPool as exc:
-            raise died(processes, f"the ProcessPoolExecutor is broken ({exc})") from exc
+            raise died(processes, f"the ProcessPoolExecutor is broken ({exc})", all_end=True) from exc
 
     async def release(self) -> None:
         pass  # the workload lives in the pool's processes

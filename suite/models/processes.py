@@ -65,14 +65,16 @@ def how_ended(process: BaseProcess) -> str:
     return f"exit code {code}"
 
 
-def died(processes: Sequence[BaseProcess], what: str, wait_s: float = 1.0) -> WorkerDied:
+def died(processes: Sequence[BaseProcess], what: str, *, all_end: bool, wait_s: float = 1.0) -> WorkerDied:
     """A :class:`WorkerDied` naming the processes that ended by themselves.
 
-    Pools terminate (SIGTERM) the rest once one has died, so SIGTERM deaths are named
-    only when nothing else explains the failure.
+    A broken ProcessPoolExecutor terminates (SIGTERM) the rest (``all_end``): wait until
+    every exit code is known, since the pool's own thread may reap the first death after
+    the others. SIGTERM deaths are named only when nothing else explains the failure.
     """
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline and all(p.exitcode is None for p in processes):
+    settled = all if all_end else any
+    while time.monotonic() < deadline and not settled(p.exitcode is not None for p in processes):
         time.sleep(0.01)
     ended = [p for p in processes if p.exitcode is not None]
     first = [p for p in ended if p.exitcode != -signal.SIGTERM] or ended
@@ -86,7 +88,7 @@ def map_or_explain(pool: ProcessPoolExecutor, fn: Callable[[int], T], items: Ite
     try:
         return list(pool.map(fn, items))
     except BrokenProcessPool as exc:
-        raise died(processes, f"the ProcessPoolExecutor is broken ({exc})") from exc
+        raise died(processes, f"the ProcessPoolExecutor is broken ({exc})", all_end=True) from exc
 
 
 class ProcessModel(Runner):
