@@ -143,3 +143,27 @@ def test_random_documents_only_ever_give_the_suites_validation_error(tmp_path: P
 @given(data=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_random_bytes_only_ever_give_the_suites_validation_error(tmp_path: Path, data: bytes) -> None:
     load_text(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("workload", "key"),
+    [
+        ("kind: sleep\n  tasks: 2\n  latency_ms: 86400000", "workload.latency_ms"),  # a day
+        ("kind: http\n  tasks: 2\n  latency_ms: 86400000", "workload.latency_ms"),
+        ("kind: http\n  tasks: 2\n  latency_ms: 1\n  body_bytes: 1000000000000000", "workload.body_bytes"),
+        ("kind: hash\n  tasks: 2\n  bytes: 1000000000000000", "workload.bytes"),
+        ("kind: compress\n  tasks: 2\n  bytes: 1000000000000000", "workload.bytes"),
+        ("kind: file\n  tasks: 2\n  bytes: 1000000000000000", "workload.bytes"),
+        ("kind: cpu\n  tasks: 1000000000000\n  iterations: 1", "workload.tasks"),
+    ],
+)
+def test_absurd_sizes_are_refused_with_path_and_line(tmp_path: Path, workload: str, key: str) -> None:
+    path = tmp_path / "absurd.yaml"
+    path.write_text(f"name: absurd\nworkload:\n  {workload}\n")
+    with pytest.raises(ScenarioError) as info:
+        scenario.load(path)
+    [problem] = info.value.problems
+    assert problem.path == key
+    assert problem.line is not None
+    assert problem.line >= 3
+    assert "less than or equal to" in problem.message
