@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +60,17 @@ def wait_for_text(log: Path, text: str, proc: subprocess.Popen[bytes], timeout: 
         if time.monotonic() > deadline:
             raise AssertionError(f"{text!r} did not appear within {timeout} s:\n{log.read_text()}")
         time.sleep(0.05)
+
+
+def alive(pids: Iterable[int]) -> set[int]:
+    """Which of ``pids`` still run (zombies waiting for their parent to reap them do not)."""
+    import psutil
+
+    running = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return running

@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 import pytest
+from suite_cli import alive
 
 from suite import launcher, procgroup, purework
 from suite.cases import Case
@@ -53,17 +54,6 @@ def run_and_watch(case: Case) -> tuple[CaseFailed, float, list[int]]:
     return info.value, time.monotonic() - started, sorted(seen)
 
 
-def still_running(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
 RAISE_MODELS = [
     "sequential",
     "asyncio",
@@ -86,7 +76,7 @@ def test_exception_in_a_task_fails_the_case_with_type_message_and_traceback(mode
     assert failure.reason.startswith("InjectedFault: fault injected at task 3"), failure.reason
     assert "Traceback" in failure.detail
     assert "InjectedFault" in failure.detail
-    assert still_running(pids) == []
+    assert alive(pids) == set()
 
 
 @pytest.mark.parametrize("kind", ["exit", "crash"])
@@ -98,7 +88,7 @@ def test_dead_pool_process_fails_the_case_fast_naming_how_it_ended(model: str, k
     assert ending in failure.reason
     assert "ProcessPoolExecutor is broken" in failure.reason
     assert elapsed < 5 + 1  # start-up of a forkserver pool included; the death itself ~0.2 s
-    assert still_running(pids) == []
+    assert alive(pids) == set()
 
 
 @pytest.mark.parametrize("kind", ["exit", "crash"])
@@ -109,7 +99,7 @@ def test_dead_process_under_multiprocessing_pool_does_not_hang_the_round(kind: s
     assert failure.reason.startswith("worker died: pool process "), failure.reason
     assert "result is lost" in failure.reason
     assert elapsed < 5
-    assert still_running(pids) == []
+    assert alive(pids) == set()
 
 
 @pytest.mark.parametrize("model", ["sequential", "threads", "asyncio", "trio"])
@@ -117,7 +107,7 @@ def test_task_that_kills_its_own_process_fails_the_case_with_the_exit_code(model
     failure, elapsed, pids = run_and_watch(faulty(model, "exit"))
     assert failure.reason.startswith("worker died (exit code 3) while waiting for round 0"), failure.reason
     assert elapsed < 5
-    assert still_running(pids) == []
+    assert alive(pids) == set()
 
 
 @pytest.mark.parametrize(
@@ -142,7 +132,7 @@ def test_task_that_never_finishes_times_out_and_its_tree_is_killed(model: str, k
     assert "round 0" in failure.reason
     assert elapsed < 0.5 + launcher.GRACE_S + procgroup.KILL_GRACE_S + 1.5
     assert pids
-    assert still_running(pids) == []
+    assert alive(pids) == set()
 
 
 @pytest.mark.skipif(not HAS_DASK, reason="dask is not installed")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from suite_cli import ROOT, run_suite, start_suite, wait_for_text
+from suite_cli import ROOT, alive, run_suite, start_suite, wait_for_text
 
 from suite import history, saving
 
@@ -51,17 +51,6 @@ def descendants(pid: int) -> set[int]:
         return {p.pid for p in psutil.Process(pid).children(recursive=True)}
     except psutil.NoSuchProcess:
         return set()
-
-
-def alive(pids: set[int]) -> set[int]:
-    running = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                running.add(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return running
 
 
 def semaphores() -> set[str]:
