@@ -242,6 +242,30 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    terminated: list[int] = []
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise Terminated
+
+    # Ctrl-C must work also when a shell started the run in the background (which leaves
+    # SIGINT ignored), and SIGTERM must stop it as cleanly: cases stopped, workers gone,
+    # finished cases saved. Installed first, so no moment of the run is left without them.
+    previous = (
+        signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.signal(signal.SIGTERM, on_sigterm),
+    )
+    try:
+        return _run(args, terminated)
+    except KeyboardInterrupt:  # before pytest's session began, or after it ended
+        print("suite run: interrupted; no case was left running", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+
+def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     import pytest
 
     files, ok = _report_problems(args.paths or [DEFAULT_SCENARIOS])
@@ -259,24 +283,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
         return EXIT_BAD_INPUT
     args.results.mkdir(parents=True, exist_ok=True)
-    terminated = []
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        terminated.append(signum)
-        raise Terminated
-
-    # Ctrl-C must work also when a shell started the run in the background (which leaves
-    # SIGINT ignored), and SIGTERM must stop it as cleanly: cases stopped, workers gone,
-    # finished cases saved.
-    previous = (
-        signal.signal(signal.SIGINT, signal.default_int_handler),
-        signal.signal(signal.SIGTERM, on_sigterm),
-    )
-    try:
-        code = int(pytest.main(pytest_arguments(args, files)))
-    finally:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
+    code = int(pytest.main(pytest_arguments(args, files)))
     exits = {
         int(pytest.ExitCode.OK): EXIT_OK,
         int(pytest.ExitCode.TESTS_FAILED): EXIT_FAILED,

@@ -9,12 +9,15 @@ through a replaying clock, so the stored statistics are exactly the worker's num
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib
 import json
 import os
+import signal
 import statistics
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -340,8 +343,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_benchmark.utils import get_machine_id  # its storage folder for this machine
 
     folder = config.getoption("suite_results") / get_machine_id()  # type: ignore[no-untyped-call]
-    config.stash[SAVED] = saving.save_run(folder, _run_name(config), document)
-    incoming.unlink(missing_ok=True)
+    with _signals_held():  # a second Ctrl-C must not cost the run that is being saved
+        config.stash[SAVED] = saving.save_run(folder, _run_name(config), document)
+        incoming.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for a moment (main thread only; the run is ending anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 from suite_cli import ROOT, alive, run_suite, start_suite, wait_for_text
 
 from suite import history, saving
@@ -301,3 +302,21 @@ def test_a_bad_run_name_is_refused_before_anything_runs(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "a run's name may hold letters, digits and ._+- only" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_session_begins_still_exits_cleanly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sig: int, code: int
+) -> None:
+    from suite import cli
+
+    def signalled_while_loading(args: object, terminated: list[int]) -> int:
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("the signal was not delivered")
+
+    monkeypatch.setattr(cli, "_run", signalled_while_loading)
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    assert cli.main(["run", "nothing.yaml"]) == code
+    assert "suite run: interrupted" in capsys.readouterr().err
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
