@@ -10,6 +10,8 @@ from typing import Any
 SERVER_BUSY = 0.8
 #: From this many tasks per round, the cost per task is worth its own table.
 MANY_TASKS = 1000
+#: From this much start-up (building pools, clusters), it is worth its own table.
+SLOW_STARTUP_S = 0.5
 
 Info = dict[str, Any]
 
@@ -51,6 +53,10 @@ def _cost_cell(info: Info) -> str:
     # PSS where there is one: summed RSS counts each page a forked pool shares once per process.
     memory = info.get("pss_bytes") or info.get("peak_rss_bytes")
     return f"{cpu_text}{parallel} {fmt_bytes(memory)}"
+
+
+def _startup_cell(info: Info) -> str:
+    return "-" if info.get("startup_s") is None else fmt_time(info["startup_s"])
 
 
 def _per_task_cell(info: Info) -> str:
@@ -128,6 +134,10 @@ def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
         )
         if tasks >= MANY_TASKS:
             lines += table("  cost per task", cases, _per_task_cell, models)
+        if max((i.get("startup_s") or 0 for i in measured), default=0) >= SLOW_STARTUP_S:
+            lines += table(
+                "  start-up (pool, loop or cluster; never inside a round)", cases, _startup_cell, models
+            )
         lines += [f"  not run here: {model}: {reason}" for model, reason in unavailable.items()]
         lines += [f"  warning: {note}" for note in warnings(cases)]
     return lines

@@ -125,3 +125,13 @@ def test_summary_marks_the_winner_and_warns() -> None:
     assert "warning: processes w2: the server was busy 91% of the round" in text
     assert "  not run here: interpreters: needs 3.13" in text
     assert "interpreters" not in lines[2]  # no column for it
+
+
+def test_summary_shows_start_up_only_where_it_is_slow() -> None:
+    quick = [info("sequential", 1, 1.0, startup_s=0.01), info("threads", 2, 0.9, startup_s=0.02)]
+    assert "start-up" not in "\n".join(summary.render(quick, ["sequential", "threads"]))
+    slow = [*quick, info("processes", 16, 0.5, startup_s=1.53)]
+    lines = summary.render(slow, ["sequential", "threads", "processes"])
+    title = lines.index("  start-up (pool, loop or cluster; never inside a round)")
+    assert lines[title + 4].split() == ["16", "1.53s"]
+    assert lines[title + 3].split() == ["2", "20.0ms"]
