@@ -10,7 +10,6 @@ through a replaying clock, so the stored statistics are exactly the worker's num
 from __future__ import annotations
 
 import contextlib
-import datetime
 import importlib
 import json
 import os
@@ -296,15 +295,10 @@ def _skeleton(config: pytest.Config) -> dict[str, Any]:
     config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
     commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
     config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
-    from pytest_benchmark import __version__
-
-    return {
-        "machine_info": machine_info,
-        "commit_info": commit_info,
-        "benchmarks": [],
-        "datetime": datetime.datetime.now(datetime.UTC).isoformat(),
-        "version": __version__,
-    }
+    document: dict[str, Any] = config.hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=[], include_data=True, machine_info=machine_info, commit_info=commit_info
+    )
+    return document
 
 
 def _run_name(config: pytest.Config) -> str:

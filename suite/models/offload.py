@@ -12,7 +12,6 @@ loop once per round: every round would start its pool again, inside the timed re
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -21,7 +20,7 @@ from ..workloads import TimedValue
 from . import RoundResult
 from ._installed import task_for_round
 from .asyncio import AsyncioRunner
-from .processes import died, members, start_processes
+from .processes import ProcessModel, died, members, start_processes
 from .threads import start_threads
 
 
@@ -59,18 +58,10 @@ class AsyncioThreadsRunner(AsyncioRunner):
                 self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class AsyncioProcessesRunner(AsyncioThreadsRunner):
+class AsyncioProcessesRunner(ProcessModel, AsyncioThreadsRunner):
     name = "asyncio+processes"
     summary = "asyncio coroutines, each task sent to a process pool (run_in_executor)"
     order = 14
-
-    @property
-    def concurrency_per_process(self) -> int:
-        return 1
-
-    @property
-    def start_method(self) -> str:
-        return multiprocessing.get_start_method()
 
     def start(self) -> None:
         self._pool = start_processes(self.workload, self.workers, self.start_method)
