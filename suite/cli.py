@@ -10,12 +10,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, history, registry, saving
-from .cases import Overrides, build
-from .compare import MIN_CHANGE_PCT, RENDERERS, compare
-from .errors import Terminated
-from .history import HistoryError, Run
-from .scenario import json_schema, load_all
+from suite import __version__
+from suite.errors import Terminated
+from suite.results import history, saving
+from suite.results.compare import MIN_CHANGE_PCT, RENDERERS, compare
+from suite.results.history import HistoryError, Run
+from suite.spec import registry
+from suite.spec.cases import Overrides, build
+from suite.spec.scenario import json_schema, load_all
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_SCENARIOS = Path("scenarios")
@@ -70,7 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_csv_ints, help="worker counts to try, e.g. 1,4 (replaces the scenarios')"
     )
     run.add_argument("--rounds", type=_positive, help="measured rounds per case")
-    run.add_argument("--quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look")
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast look: at most 2 rounds, 64 tasks and 16 workers, each task a quarter of the work",
+    )
     run.add_argument(
         "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
     )
@@ -132,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--html", type=Path, required=True, help="the report file to write")
     report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
+    report.add_argument(
+        "--scenarios",
+        type=Path,
+        default=DEFAULT_SCENARIOS,
+        help="scenario files, for the questions of runs that did not save them (default: scenarios/)",
+    )
 
     findings = commands.add_parser(
         "findings",
@@ -213,6 +225,23 @@ def _rootdir(files: Sequence[Path]) -> Path:
     return Path(os.path.commonpath([f.parent for f in resolved]))
 
 
+def _can_write(command: str, folder: Path, option: str) -> bool:
+    problem = saving.unwritable(folder)
+    if problem is not None:
+        print(f"suite {command}: {problem}; choose another folder with {option}", file=sys.stderr)
+    return problem is None
+
+
+def _pythons_fit(paths: Sequence[str] | None) -> bool:
+    """Each ``--python`` runs, is 3.11+ and imports the suite's worker; else say why, once."""
+    from suite.harness import interpreters
+
+    problems = [python.error for python in interpreters.resolve(list(paths or [])) if python.error]
+    for problem in problems:
+        print(f"suite run: --python {problem}", file=sys.stderr)
+    return not problems
+
+
 def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[str]:
     """The pytest command line that measures ``files`` as ``args`` asks."""
     save = [f"--suite-save={args.save}"] if args.save else []
@@ -282,7 +311,8 @@ def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     if not any(build(s, overrides) for s in scenarios):
         print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
         return EXIT_BAD_INPUT
-    args.results.mkdir(parents=True, exist_ok=True)
+    if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
+        return EXIT_BAD_INPUT
     code = int(pytest.main(pytest_arguments(args, files)))
     exits = {
         int(pytest.ExitCode.OK): EXIT_OK,
@@ -325,20 +355,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from suite.results.report import write_report
 
+    if not _can_write("report", args.html.parent, "--html") or (
+        args.plots is not None and not _can_write("report", args.plots, "--plots")
+    ):
+        return EXIT_BAD_INPUT
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
-    write_report(runs, args.html, args.plots)
+    write_report(runs, args.html, args.plots, [args.scenarios])
     print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
     return EXIT_OK
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from .findings import write_findings
+    from suite.results.findings import write_findings
 
     args.runs = [args.run] if args.run else []
+    folders = [(args.out.parent, "--out"), *([(args.plots, "--plots")] if args.plots else [])]
+    if not all(_can_write("findings", folder, option) for folder, option in folders):
+        return EXIT_BAD_INPUT
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT

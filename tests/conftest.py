@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import registry
+from suite.spec import registry
 
 pytest_plugins = ["pytester"]
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from suite_cli import run_suite
 
-from suite import launcher, scenario
-from suite.cases import Case
 from suite.errors import CaseFailed, ScenarioError
+from suite.harness import launcher
+from suite.spec import scenario
+from suite.spec.cases import Case
 
 WriteScenario = Callable[..., Path]
 TESTS = Path(__file__).parent

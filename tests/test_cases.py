@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from suite import registry, scenario
-from suite.cases import QUICK_ROUNDS, Case, Overrides, build
-from suite.launcher import job_json
+from suite.harness.launcher import job_json
+from suite.spec import registry, scenario
+from suite.spec.cases import QUICK_MAX_TASKS, QUICK_MAX_WORKERS, QUICK_ROUNDS, Case, Overrides, build
 
 WriteScenario = Callable[..., Path]
 
@@ -47,11 +47,42 @@ def test_overrides_narrow_models_and_replace_workers(write_scenario: WriteScenar
     assert [(c.model, c.workers, c.rounds) for c in cases] == [("threads", 8, 3)]
 
 
-def test_quick_cuts_rounds_and_work_but_not_tasks(write_scenario: WriteScenario) -> None:
+def test_quick_cuts_rounds_and_work_but_keeps_few_tasks(write_scenario: WriteScenario) -> None:
     cases = build(scenario.load(write_scenario(TEXT)), Overrides(quick=True))
     assert {(c.rounds, c.warmup, c.params["iterations"], c.tasks) for c in cases} == {
         (QUICK_ROUNDS, 1, 1000, 6)
     }
+
+
+BIG = """
+workload: {kind: sleep, tasks: 10000, latency_ms: 20}
+models: [sequential, asyncio, threads]
+workers: [4, 16, 100, 10000]
+"""
+
+
+def test_quick_caps_tasks_workers_and_latency(write_scenario: WriteScenario) -> None:
+    cases = build(scenario.load(write_scenario(BIG)), Overrides(quick=True))
+    assert [c.id for c in cases] == [
+        "sequential-w1",
+        "asyncio-w4",
+        "asyncio-w16",
+        "threads-w4",
+        "threads-w16",
+    ]
+    assert {(c.tasks, c.params["latency_ms"]) for c in cases} == {(QUICK_MAX_TASKS, 5.0)}
+    assert QUICK_MAX_WORKERS == 16
+
+
+def test_quick_keeps_worker_counts_given_on_the_command_line(write_scenario: WriteScenario) -> None:
+    cases = build(scenario.load(write_scenario(BIG)), Overrides(quick=True, workers=[100]))
+    assert [c.id for c in cases] == ["sequential-w1", "asyncio-w100", "threads-w100"]
+
+
+def test_quick_keeps_the_task_a_fault_is_injected_into(write_scenario: WriteScenario) -> None:
+    text = "workload: {kind: cpu, tasks: 500, iterations: 40, fault: {kind: raise, at_task: 99}}\n"
+    cases = build(scenario.load(write_scenario(text)), Overrides(quick=True, models=["threads"]))
+    assert {c.tasks for c in cases} == {100}
 
 
 def test_case_round_trips_through_the_worker_job(write_scenario: WriteScenario) -> None:

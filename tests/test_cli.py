@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -47,7 +48,9 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
     path = write_scenario(TINY, name="tiny.yaml")
     first = run_suite("run", str(path), "--results", "res", "--save", "first", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "tiny.yaml::test_case[threads-w2] PASSED" in first.stdout
+    assert "tiny.yaml::test_case[threads-w2] PASSED (0:" in first.stdout
+    assert re.search(r"test_case\[sequential-w1\] PASSED \(\d+:\d\d elapsed, ~\d+:\d\d left\)", first.stdout)
+    assert re.search(r"test_case\[processes-w2\] PASSED \(\d+:\d\d elapsed\) +\[3/3\]", first.stdout)
     second = run_suite("run", str(path), "--results", "res", "--models", "threads", "--quick", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     saved = sorted(p.name for p in (tmp_path / "res").glob("*/*.json"))
@@ -57,6 +60,15 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
     data = json.loads(next((tmp_path / "res").glob("*/0001_first.json")).read_text())
     assert [b["param"] for b in data["benchmarks"]] == ["sequential-w1", "threads-w2", "processes-w2"]
     assert all(len(b["stats"]["data"]) == 3 for b in data["benchmarks"])
+    assert data["suite"]["quick"] is False
+    assert data["suite"]["scenarios"] == {"tiny": ""}
+    quick = json.loads(next((tmp_path / "res").glob(f"*/{saved[1]}")).read_text())
+    assert quick["suite"]["quick"] is True
+    assert "a --quick look" in second.stdout
+    against = run_suite("compare", "1", "2", "--results", "res", "--fail-if-slower", "0", cwd=tmp_path)
+    assert against.returncode == 0, against.stdout + against.stderr  # nothing tested, so nothing slower
+    assert "not comparable (quick vs full run)" in against.stdout
+    assert "is a --quick look and 0001 first is a full run" in against.stdout + against.stderr
     compare = subprocess.run(
         [
             str(Path(sys.executable).with_name("pytest-benchmark")),
@@ -149,3 +161,60 @@ def test_progress_names_scenarios_outside_the_current_folder(
     done = run_suite("run", str(path), "--results", "res", "--quick", cwd=elsewhere)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "away.yaml::test_case[threads-w2] PASSED" in done.stdout
+
+
+# Refusals: one clear line, exit 2, before any case runs or any work is lost.
+
+
+def _refused(done: subprocess.CompletedProcess[str], message: str) -> None:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "PASSED" not in done.stdout  # no case ran
+
+
+def test_run_refuses_a_results_folder_it_cannot_write(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = run_suite("run", str(write_scenario(TINY)), "--results", str(blocker / "results"), cwd=tmp_path)
+    _refused(done, f"suite run: cannot write in {blocker / 'results'}: Not a directory; choose another")
+
+
+def test_report_refuses_a_target_it_cannot_write(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = make_run(1, {("s", "sequential", 1): 0.1})
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = run_suite("report", str(run), "--html", str(blocker / "report.html"), cwd=tmp_path)
+    _refused(done, f"suite report: {blocker} is not a folder; choose another folder with --html")
+    done = run_suite("findings", str(run), "--out", str(blocker / "f.md"), cwd=tmp_path)
+    _refused(done, f"suite findings: {blocker} is not a folder; choose another folder with --out")
+
+
+def test_run_of_a_folder_without_scenarios_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a scenario")
+    done = run_suite("run", "empty", cwd=tmp_path)
+    _refused(done, "empty: the folder holds no scenario files (*.yaml, *.yml)")
+    assert "selected models" not in done.stderr
+
+
+def test_run_checks_each_python_once_up_front(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    old = tmp_path / "old-python"
+    old.write_text(
+        '#!/bin/sh\necho \'{"implementation": "cpython", "version": "3.9.18", '
+        '"free_threaded": false, "gil_enabled": true, "suite_error": null, "suite_version": null}\'\n'
+    )
+    old.chmod(0o755)
+    scenario = str(write_scenario(TINY))
+    done = run_suite("run", scenario, "--python", "/nonexistent", "--python", str(old), cwd=tmp_path)
+    _refused(done, "suite run: --python /nonexistent does not run as a Python interpreter")
+    assert f"suite run: --python {old} is Python 3.9.18; the suite needs Python 3.11 or newer" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if "/nonexistent" in line]) == 1  # not per case
+
+
+def test_run_refuses_a_python_without_the_suite(write_scenario: WriteScenario, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    done = run_suite("run", str(write_scenario(TINY)), "--python", str(bare / "bin" / "python"), cwd=tmp_path)
+    _refused(done, f"--python {bare / 'bin' / 'python'} cannot import the suite's worker")
+    assert "install the suite there:" in done.stderr

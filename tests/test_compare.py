@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from suite_cli import run_suite
 
-from suite import history
-from suite.compare import RENDERERS, can_reach_significance, compare, p_value
+from suite.results import history
+from suite.results.compare import RENDERERS, can_reach_significance, compare, p_value
 
 CASES = {("web", "sequential", 1): 1.0, ("web", "threads", 4): 0.25, ("web", "asyncio", 4): 0.24}
 

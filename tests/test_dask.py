@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from suite import launcher, procgroup, scenario
-from suite.cases import Case, Overrides, build
 from suite.errors import ScenarioError
+from suite.harness import launcher, procgroup
+from suite.spec import scenario
+from suite.spec.cases import Case, Overrides, build
 
 pytest.importorskip("distributed", reason="Dask is an optional extra: pip install 'concurrency-suite[dask]'")
 

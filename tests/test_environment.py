@@ -7,7 +7,7 @@ import sysconfig
 
 import pytest
 
-from suite import environment
+from suite.harness import environment
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, False), (0, False), (1, True)])

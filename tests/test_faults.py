@@ -13,9 +13,10 @@ import psutil
 import pytest
 from suite_cli import alive
 
-from suite import launcher, procgroup, purework
-from suite.cases import Case
+from suite import tasks as purework
 from suite.errors import CaseFailed
+from suite.harness import launcher, procgroup
+from suite.spec.cases import Case
 
 BASE = Case(
     scenario="f",
@@ -142,7 +143,7 @@ def test_fault_fires_once_across_processes(tmp_path: Any) -> None:
 
 def test_fault_outside_the_tasks_is_a_validation_error(write_scenario: Any) -> None:
     from suite.errors import ScenarioError
-    from suite.scenario import load
+    from suite.spec.scenario import load
 
     path = write_scenario(
         """

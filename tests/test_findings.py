@@ -8,7 +8,7 @@ from typing import Any
 
 from suite_cli import run_suite
 
-from suite import findings, history
+from suite.results import findings, history
 
 MiB = 2**20
 

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suite import registry, scenario
 from suite.errors import ScenarioError
-from suite.yamlload import MAX_BYTES
+from suite.spec import registry, scenario
+from suite.spec.yamlload import MAX_BYTES
 
 BILLION_LAUGHS = """
 a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

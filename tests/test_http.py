@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from suite import launcher, procgroup, protocol, server
-from suite.backend import Backend, BackendError, Backends
-from suite.cases import Case
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.worker import DESCRIPTOR_MARGIN
+from suite.harness import launcher, procgroup, protocol, server
+from suite.harness.backend import Backend, BackendError, Backends
+from suite.harness.worker import DESCRIPTOR_MARGIN
+from suite.spec.cases import Case
 from suite.workloads.http import CONNECTION, TIMEOUT, HttpParams, HttpWorkload
 
 PARAMS = {"tasks": 6, "latency_ms": 5, "body_bytes": 3000, "seed": 3}
@@ -258,7 +258,7 @@ def test_backend_that_never_gets_ready_is_a_clear_error() -> None:
 def test_backend_that_cannot_start_says_why() -> None:
     with pytest.raises(BackendError, match="exited before it was ready") as info:
         Backend("no_such_server").start()
-    assert "No module named suite.no_such_server" in str(info.value)
+    assert "No module named suite.harness.no_such_server" in str(info.value)
 
 
 def test_dead_server_is_reported_not_restarted() -> None:
@@ -275,7 +275,10 @@ def test_dead_server_is_reported_not_restarted() -> None:
 
 def test_server_program_prints_its_endpoint_first() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "suite.server"], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-m", "suite.harness.server"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from suite_cli import ROOT, run_suite
 
-from suite import interpreters, launcher
-from suite.cases import Case
 from suite.errors import CaseFailed, ModelUnavailable
+from suite.harness import interpreters, launcher
+from suite.spec.cases import Case
 
 #: What a worker imports (the report's plotting and statistics stay in the parent).
 WORKER_DEPENDENCIES = [

@@ -19,7 +19,7 @@ import psutil
 import pytest
 from suite_cli import ROOT, alive, run_suite, start_suite, wait_for_text
 
-from suite import history, saving
+from suite.results import history, saving
 
 WriteScenario = Callable[..., Path]
 
@@ -73,7 +73,7 @@ def interrupt_second_case(tmp_path: Path, scenario: Path, sig: int) -> tuple[int
         wait_for_text(log, "[1/3]", proc)  # the first case is done
         seen: set[int] = set()
         deadline = time.monotonic() + 30
-        while not any("suite.worker" in " ".join(_cmdline(p)) for p in descendants(proc.pid)):
+        while not any("suite.harness.worker" in " ".join(_cmdline(p)) for p in descendants(proc.pid)):
             assert time.monotonic() < deadline, "the second case's worker never started"
             time.sleep(0.05)
         time.sleep(1.0)  # its pool is up and a few rounds have run
@@ -168,9 +168,11 @@ def test_server_death_mid_fan_out_fails_the_cases_fast_and_is_not_restarted(
     try:
         deadline = time.monotonic() + 60
         servers: list[int] = []
-        while not servers or not any("suite.worker" in " ".join(_cmdline(p)) for p in descendants(proc.pid)):
+        while not servers or not any(
+            "suite.harness.worker" in " ".join(_cmdline(p)) for p in descendants(proc.pid)
+        ):
             assert time.monotonic() < deadline, log.read_text()
-            servers = [p for p in descendants(proc.pid) if "suite.server" in " ".join(_cmdline(p))]
+            servers = [p for p in descendants(proc.pid) if "suite.harness.server" in " ".join(_cmdline(p))]
             time.sleep(0.05)
         time.sleep(1.0)
         killed_at = time.monotonic()
@@ -190,7 +192,7 @@ def test_server_death_mid_fan_out_fails_the_cases_fast_and_is_not_restarted(
         assert "the server backend died during the run (killed by signal SIGKILL)" in reason
     assert "while this case ran" in reasons["asyncio"][1]
     assert len(servers) == 1
-    assert not any("suite.server" in " ".join(_cmdline(p)) for p in descendants(os.getpid()))
+    assert not any("suite.harness.server" in " ".join(_cmdline(p)) for p in descendants(os.getpid()))
 
 
 def test_failed_and_timed_out_cases_are_saved_with_status_reason_and_traceback(
@@ -268,7 +270,7 @@ def test_saving_never_overwrites_and_concurrent_saves_get_their_own_numbers(tmp_
 KILLED_WRITER = """
 import sys
 from pathlib import Path
-from suite import saving
+from suite.results import saving
 folder = Path(sys.argv[1])
 document = {"benchmarks": [{"data": list(range(200_000))}]}
 while True:

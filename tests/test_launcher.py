@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from suite import launcher, procgroup
-from suite.cases import Case
 from suite.errors import CaseFailed
+from suite.harness import launcher, procgroup
+from suite.spec.cases import Case
 
 BASE = Case(
     scenario="t",
@@ -105,7 +105,7 @@ def test_interpreter_without_the_suite_fails_with_the_reason(tmp_path: Any) -> N
 def test_task_output_does_not_corrupt_the_protocol() -> None:
     # Measured code that prints must not break the JSON lines on the worker's stdout.
     program = (
-        "import sys, suite.worker as w, suite.workloads.cpu as c\n"
+        "import sys, suite.harness.worker as w, suite.workloads.cpu as c\n"
         "run = c.CpuWorkload.run_task\n"
         "c.CpuWorkload.run_task = lambda self, i: (print('noise from task', i), run(self, i))[1]\n"
         "sys.exit(w.main())\n"

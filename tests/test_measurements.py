@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from suite import launcher, summary
-from suite.cases import Case
-from suite.metrics import extra_info
+from suite.harness import launcher
+from suite.harness.metrics import extra_info
+from suite.results import summary
+from suite.spec.cases import Case
 
 CPU = Case(
     scenario="m",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from suite import registry
 from suite.models import Runner
 from suite.models.processes import ProcessesRunner
+from suite.spec import registry
 from suite.workloads import Workload
 from suite.workloads.cpu import CpuWorkload
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from suite.overhead import HANDWRITTEN, MODELS
+from suite.overhead.measure import HANDWRITTEN, MODELS
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -69,7 +69,7 @@ def test_stored_rounds_are_exactly_the_replayed_durations(pytester: pytest.Pytes
     pytester.makepyfile(
         """
         import pytest
-        from suite.plugin import ReplayClock
+        from suite.harness.benchcases import ReplayClock
 
         clock = ReplayClock()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from suite import history
-from suite.report import write_report
+from suite.results import history
+from suite.results.report import write_report
+from suite.results.style import style
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CASES = {
@@ -64,7 +66,27 @@ def test_report_lists_degraded_and_unstable_cases(make_run, tmp_path: Path) -> N
     write_report([runs[2]], tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert "0003 bad fan uvloop-w4: degraded: 3 http_503 in 5 measured rounds of 10 tasks" in page
-    assert "unstable rounds (cv 20%)" in page
+    assert (
+        "<summary>1 unstable cases (cv &gt;= 10%)</summary><ul><li>0003 bad fan uvloop-w4: cv 20%</li>"
+        in page
+    )
+
+
+def test_report_leads_with_the_verdicts_and_groups_warnings_at_the_end(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    runs = make_runs(make_run)
+    current = dataclasses.replace(runs[2], descriptions={"fan": "Which model fans out fastest? More text."})
+    write_report([runs[0], current], tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    verdicts, tables, warnings = (page.index(h) for h in ("What wins where", "<h2>Tables", "id='warnings'>"))
+    assert verdicts < tables < warnings
+    assert page.index("Which model fans out fastest?") < tables
+    assert "More text" not in page
+    # The current run (0003) has one case: uvloop wins it; the warnings say why to doubt it.
+    assert re.search(r"<strong>uvloop \(4 workers\), 30\d\.\dms</strong>", page)
+    assert "1 degraded cases (errors in their rounds); 1 unstable cases (cv &gt;= 10%)" in page[:tables]
+    groups = re.findall(r"<details class='warnings'><summary>(\d+) ([^<]+)</summary>", page)
+    assert ("1", "unstable cases (cv &gt;= 10%)") in groups
+    assert len({kind for _, kind in groups}) == len(groups)
 
 
 def chromium() -> str:
@@ -116,7 +138,8 @@ def test_report_renders_in_headless_chromium(make_run, tmp_path: Path) -> None: 
     image = Image.open(shot).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20) or []
     by_colour = {rgb: n for n, rgb in colours}
-    # Drawn, not just present: matplotlib's first two line colours and the tables' header shade.
-    assert by_colour.get((31, 119, 180), 0) + by_colour.get((255, 127, 14), 0) > 200
+    # Drawn, not just present: the models' own colours and the tables' header shade.
+    drawn = [tuple(int(style(m).colour[i : i + 2], 16) for i in (1, 3, 5)) for m in ("asyncio", "threads")]
+    assert all(by_colour.get(rgb, 0) > 100 for rgb in drawn)
     assert by_colour.get((240, 240, 240), 0) > 1000
     assert len(colours) > 50

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from suite.cases import Case
-from suite.launcher import CaseResult
-from suite.metrics import extra_info, variation
+from suite.harness.launcher import CaseResult
+from suite.harness.metrics import extra_info, variation
+from suite.spec.cases import Case
 
 HTTP = Case(
     scenario="s",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from suite import scenario
 from suite.errors import Problem, ScenarioError
-from suite.yamlload import MAX_BYTES, MAX_DEPTH
+from suite.spec import scenario
+from suite.spec.yamlload import MAX_BYTES, MAX_DEPTH
 
 WriteScenario = Callable[..., Path]
 

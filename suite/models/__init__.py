@@ -1,7 +1,9 @@
 """The runner contract: one concurrency model, one interface.
 
 A model is one module in this package that defines :class:`Runner` subclasses and lists
-them in ``RUNNERS``. Runners live only in a worker process, never in pytest's.
+them in ``RUNNERS``. Runners live only in a worker process, never in pytest's. Models may
+import :mod:`suite.workloads`, :mod:`suite.tasks` and :mod:`suite.errors`, never
+:mod:`suite.harness`, :mod:`suite.spec` or :mod:`suite.results`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ..workloads import TimedValue, Workload
+from suite.workloads import TimedValue, Workload
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Runner(abc.ABC):
     summary: ClassVar[str]
     #: Position in listings and in the default model order.
     order: ClassVar[int] = 100
+    #: The kind of model, for grouping in charts and tables: ``baseline``, ``event loops``,
+    #: ``threads``, ``processes`` or ``others``.
+    family: ClassVar[str] = "others"
     #: Set when the model ignores ``workers`` (the sequential baseline runs with 1).
     fixed_workers: ClassVar[int | None] = None
 

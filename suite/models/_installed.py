@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from ..workloads import TimedValue, Workload
+from suite.workloads import TimedValue, Workload
 
 _installed: Workload | None = None
 _round_no = -1

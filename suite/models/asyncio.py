@@ -10,14 +10,15 @@ import asyncio
 import importlib.util
 from collections.abc import Callable
 
-from ..workloads import TimedValue
-from . import RoundResult, Runner, timed_async
+from suite.models import RoundResult, Runner, timed_async
+from suite.workloads import TimedValue
 
 
 class AsyncioRunner(Runner):
     name = "asyncio"
     summary = "coroutines on the standard asyncio event loop"
     order = 10
+    family = "event loops"
     _loop_runner: asyncio.Runner | None = None
     _result: RoundResult | None = None
 

@@ -13,9 +13,9 @@ import importlib.util
 import time
 from typing import Any
 
-from ..workloads import TimedValue
-from . import RoundResult, Runner, timed
-from ._installed import run
+from suite.models import RoundResult, Runner, timed
+from suite.models._installed import run
+from suite.workloads import TimedValue
 
 
 class DaskRunner(Runner):
@@ -52,7 +52,7 @@ class DaskRunner(Runner):
             )
             self._client = Client(self._cluster)
         self._client.wait_for_workers(self.workers, timeout=120)
-        from ..daskplugin import InstallWorkload
+        from suite.models._daskplugin import InstallWorkload
 
         # A plugin, not client.run: it also prepares workers that join later.
         self._client.register_plugin(InstallWorkload(self.workload))

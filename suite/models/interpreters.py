@@ -1,7 +1,7 @@
 """Subinterpreters, each with its own GIL, driven by one thread each (Python 3.13+).
 
 A subinterpreter with its own GIL can import only extension modules that support it,
-so it runs the task from :mod:`suite.purework`, the same function every other model
+so it runs the task from :mod:`suite.tasks`, the same function every other model
 runs. The thread passes the task index in and reads ``value start end`` back through a
 pipe of that interpreter's own. Python 3.14 has ``concurrent.interpreters``; 3.13 only
 the private ``_interpreters`` (the PyPI backport hangs in its executor on 3.13.0).
@@ -17,14 +17,14 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..workloads import TimedValue, Workload
-from . import RoundResult, Runner, timed
-from .threads import start_threads
+from suite.models import RoundResult, Runner, timed
+from suite.models.threads import start_threads
+from suite.workloads import TimedValue, Workload
 
 SETUP = """
 import json as _json, os as _os, sys as _sys, time as _time
 _sys.path[:] = _json.loads(path)
-from suite import purework as _purework
+from suite import tasks as _purework
 _task = _purework.bind(kind, _json.loads(arguments), _json.loads(fault))
 _fd = fd
 """

@@ -14,10 +14,10 @@ import multiprocessing
 import multiprocessing.pool
 from multiprocessing.process import BaseProcess
 
-from ..workloads import TimedValue
-from . import RoundResult, timed
-from ._installed import install, task_for_round
-from .processes import ProcessModel, died, pid_after, wait_for_processes
+from suite.models import RoundResult, timed
+from suite.models._installed import install, task_for_round
+from suite.models.processes import ProcessModel, died, pid_after, wait_for_processes
+from suite.workloads import TimedValue
 
 #: How often a waiting round checks that no pool process has died.
 WATCH_EVERY_S = 0.05
@@ -32,6 +32,7 @@ class PoolRunner(ProcessModel):
     name = "multiprocessing-pool"
     summary = "multiprocessing.Pool, map_async with its default chunking"
     order = 34
+    family = "processes"
     _pool: multiprocessing.pool.Pool | None = None
     _broken = False
 

@@ -16,18 +16,19 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ..workloads import TimedValue
-from . import RoundResult
-from ._installed import task_for_round
-from .asyncio import AsyncioRunner
-from .processes import ProcessModel, died, members, start_processes
-from .threads import start_threads
+from suite.models import RoundResult
+from suite.models._installed import task_for_round
+from suite.models.asyncio import AsyncioRunner
+from suite.models.processes import ProcessModel, died, members, start_processes
+from suite.models.threads import start_threads
+from suite.workloads import TimedValue
 
 
 class AsyncioThreadsRunner(AsyncioRunner):
     name = "asyncio+threads"
     summary = "asyncio coroutines, each task sent to a thread pool (run_in_executor)"
     order = 13
+    family = "event loops"
     _pool: Executor | None = None
     _task: Any = None
 

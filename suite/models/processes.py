@@ -16,10 +16,10 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from typing import ClassVar, TypeVar
 
-from ..errors import WorkerDied
-from ..workloads import Workload
-from . import RoundResult, Runner, timed
-from ._installed import install, task_for_round
+from suite.errors import WorkerDied
+from suite.models import RoundResult, Runner, timed
+from suite.models._installed import install, task_for_round
+from suite.workloads import Workload
 
 T = TypeVar("T")
 
@@ -116,6 +116,7 @@ class ProcessesRunner(ProcessModel):
     name = "processes"
     summary = "concurrent.futures.ProcessPoolExecutor, the interpreter's default start method"
     order = 30
+    family = "processes"
     _pool: ProcessPoolExecutor | None = None
 
     def start(self) -> None:

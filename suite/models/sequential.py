@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from . import RoundResult, Runner, timed
+from suite.models import RoundResult, Runner, timed
 
 
 class SequentialRunner(Runner):
     name = "sequential"
     summary = "one task after the other (baseline, 1 worker)"
     order = 0
+    family = "baseline"
     fixed_workers = 1
 
     def start(self) -> None:

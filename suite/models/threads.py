@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from . import RoundResult, Runner, timed
+from suite.models import RoundResult, Runner, timed
 
 
 def start_threads(workers: int) -> ThreadPoolExecutor:
@@ -21,6 +21,7 @@ class ThreadsRunner(Runner):
     name = "threads"
     summary = "concurrent.futures.ThreadPoolExecutor"
     order = 20
+    family = "threads"
     _pool: ThreadPoolExecutor | None = None
 
     def start(self) -> None:

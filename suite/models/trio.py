@@ -11,14 +11,15 @@ import importlib.util
 import threading
 from typing import Any
 
-from ..workloads import TimedValue, Workload
-from . import RoundResult, Runner, timed_async
+from suite.models import RoundResult, Runner, timed_async
+from suite.workloads import TimedValue, Workload
 
 
 class TrioRunner(Runner):
     name = "trio"
     summary = "coroutines on trio (tasks in one nursery)"
     order = 12
+    family = "event loops"
     _token: Any = None
     _thread: threading.Thread | None = None
     _stop: Any = None

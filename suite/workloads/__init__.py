@@ -1,7 +1,10 @@
 """The workload contract: what one task does, in a sync and an async flavour.
 
 A workload kind is one module in this package that defines a :class:`Workload`
-subclass and names it ``WORKLOAD``.
+subclass and names it ``WORKLOAD``; its task functions live in :mod:`suite.tasks`.
+Workloads may import :mod:`suite.tasks` and :mod:`suite.errors`, and the HTTP kinds
+read the backend server's request limits from :mod:`suite.harness.server`; nothing else
+of the suite.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .. import purework
+from suite import tasks as purework
 
 MAX_TASKS = 1_000_000
 
@@ -109,7 +112,7 @@ class Workload(abc.ABC):
         self.__init__(state["params"], state["endpoint"], state["scratch"])  # type: ignore[misc]
 
     def fault_spec(self) -> dict[str, Any] | None:
-        """The fault as :func:`suite.purework.fault_due` takes it; ``None`` without one."""
+        """The fault as :func:`suite.tasks.fault_due` takes it; ``None`` without one."""
         fault = self.params.fault
         if fault is None:
             return None
@@ -175,7 +178,7 @@ class Workload(abc.ABC):
         return None
 
     def pure_task(self) -> tuple[str, dict[str, Any]] | None:
-        """The task as a :mod:`suite.purework` kind and its arguments, for runners that
+        """The task as a :mod:`suite.tasks` kind and its arguments, for runners that
         can import nothing else (subinterpreters); ``None`` if the kind has none."""
         return None
 

@@ -24,8 +24,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from ..purework import call_arguments, callable_task, fold, resolve
-from . import Workload, WorkloadParams
+from suite.tasks import call_arguments, callable_task, fold, resolve
+from suite.workloads import Workload, WorkloadParams
 
 TARGET = (
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"

@@ -6,8 +6,8 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
-from ..purework import compress_task, text
-from . import CpuBound, WorkloadParams
+from suite.tasks import compress_task, text
+from suite.workloads import CpuBound, WorkloadParams
 
 
 class CompressParams(WorkloadParams):

@@ -6,8 +6,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from ..purework import cpu_task
-from . import CpuBound, WorkloadParams
+from suite.tasks import cpu_task
+from suite.workloads import CpuBound, WorkloadParams
 
 
 class CpuParams(WorkloadParams):

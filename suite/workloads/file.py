@@ -15,8 +15,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from ..purework import file_task, text
-from . import Workload, WorkloadParams
+from suite.tasks import file_task, text
+from suite.workloads import Workload, WorkloadParams
 
 
 class FileParams(WorkloadParams):

@@ -6,8 +6,8 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
-from ..purework import buffer, hash_task
-from . import CpuBound, WorkloadParams
+from suite.tasks import buffer, hash_task
+from suite.workloads import CpuBound, WorkloadParams
 
 # hashlib.algorithms_guaranteed, spelled out so type checkers and the JSON Schema see it.
 Algorithm = Literal[

@@ -1,6 +1,6 @@
 """HTTP requests to a real local aiohttp server: the web-service fan-out question.
 
-Each task is one GET to the suite's backend (:mod:`suite.server`), which waits the task's
+Each task is one GET to the suite's backend (:mod:`suite.harness.server`), which waits the task's
 latency and answers its body. Clients, one per model and equally fair:
 
 - async models: one ``aiohttp.ClientSession`` per worker process, its connector limited
@@ -24,8 +24,8 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..server import MAX_BODY_BYTES, MAX_LATENCY_MS
-from . import Workload, WorkloadParams
+from suite.harness.server import MAX_BODY_BYTES, MAX_LATENCY_MS
+from suite.workloads import Workload, WorkloadParams
 
 if TYPE_CHECKING:  # both clients are imported only in the processes that use them
     import aiohttp

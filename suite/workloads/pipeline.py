@@ -12,8 +12,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from .hash import Algorithm
-from .http import HttpParams, HttpWorkload
+from suite.workloads.hash import Algorithm
+from suite.workloads.http import HttpParams, HttpWorkload
 
 
 class PipelineParams(HttpParams):

@@ -8,8 +8,8 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from ..purework import sleep_task
-from . import Workload, WorkloadParams
+from suite.tasks import sleep_task
+from suite.workloads import Workload, WorkloadParams
 
 
 class SleepParams(WorkloadParams):

@@ -12,11 +12,11 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from .errors import UnknownNameError
+from suite.errors import UnknownNameError
 
 if TYPE_CHECKING:
-    from .models import Runner
-    from .workloads import Workload
+    from suite.models import Runner
+    from suite.workloads import Workload
 
 
 def _modules(package: str) -> list[object]:

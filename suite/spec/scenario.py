@@ -11,10 +11,10 @@ from typing import Annotated, Any, Literal, Union, cast
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic_core import ErrorDetails
 
-from . import registry
-from .errors import Problem, ScenarioError
-from .workloads import WorkloadParams
-from .yamlload import Document, KeyPath, load_document
+from suite.errors import Problem, ScenarioError
+from suite.spec import registry
+from suite.spec.yamlload import Document, KeyPath, load_document
+from suite.workloads import WorkloadParams
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 DEFAULT_WORKERS = (1, 2, 4, 8)
@@ -200,6 +200,9 @@ def load_all(paths: Iterable[Path]) -> tuple[list[Scenario], list[Problem]]:
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     by_name: dict[str, Path] = {}
+    paths = list(paths)
+    for folder in (p for p in paths if p.is_dir() and not expand_paths([p])):
+        problems.append(Problem(str(folder), None, "", "the folder holds no scenario files (*.yaml, *.yml)"))
     for path in expand_paths(paths):
         if not path.exists():
             problems.append(Problem(str(path), None, "", "no such file or folder"))

@@ -1,8 +1,10 @@
-"""The tasks of the CPU and waiting kinds as plain functions, importing only the stdlib.
+"""The work itself: every kind's task as a plain function, importing only the stdlib.
 
-Workloads call these, and so does anything that cannot import the rest of the suite:
-a subinterpreter with its own GIL can load no extension module that lacks
-subinterpreter support (pydantic's cannot), so it runs exactly these functions.
+Workloads (:mod:`suite.workloads`) call these, and so does anything that cannot import
+the rest of the suite: a subinterpreter with its own GIL can load no extension module
+that lacks subinterpreter support (pydantic's cannot), so it runs exactly these
+functions. This package imports nothing but the standard library, and nothing of the
+suite.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The worker program: measures one case and reports over its stdout. Run by the launcher.
 
-It reads a job (a :class:`~suite.cases.Case` and the endpoint of the backend it needs)
+It reads a job (a :class:`~suite.spec.cases.Case` and the endpoint of the backend it needs)
 as JSON on stdin. Anything the measured code prints goes to stderr, so stdout carries
 only protocol messages.
 """
@@ -19,11 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from . import environment, procgroup, protocol, registry, resources, stats
-from .cases import Case
-from .errors import SuiteError
-from .models import RoundResult, Runner
-from .workloads import Workload
+from suite.errors import SuiteError
+from suite.harness import environment, procgroup, protocol, resources, stats
+from suite.models import RoundResult, Runner
+from suite.spec import registry
+from suite.spec.cases import Case
+from suite.workloads import Workload
 
 #: Descriptors a worker keeps for itself beyond what its tasks need (pipes, imports, logs).
 DESCRIPTOR_MARGIN = 64

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .history import RUN_FILE
+from suite.results.history import RUN_FILE
 
 #: What a saved run's name may contain (it becomes part of a file name).
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
@@ -50,6 +50,21 @@ def _write_temporary(folder: Path, data: bytes) -> Path:
             os.unlink(name)
         raise
     return Path(name)
+
+
+def unwritable(folder: Path) -> str | None:
+    """Why files cannot be saved in ``folder`` (created if missing), or ``None`` if they can.
+
+    Asked before any work, so that a run or a report is not computed only to be lost.
+    """
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_temporary(folder, b"").unlink()
+    except OSError as exc:
+        return f"cannot write in {folder}: {exc.strerror or exc}"
+    return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -9,8 +9,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from . import registry
-from .launcher import CaseResult
+from suite.harness.launcher import CaseResult
+from suite.spec import registry
 
 ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
 #: pyperf's rules: unstable when the standard deviation is >= 10% of the mean, or the

@@ -1,6 +1,6 @@
 """Servers the parent runs for the cases that need one (``Workload.backend``).
 
-Each backend is a program, ``python -m suite.<name>``, that prints one JSON line (its
+Each backend is a program, ``python -m suite.harness.<name>``, that prints one JSON line (its
 endpoint) when it is ready. It runs in a session of its own, outside every timed region,
 and is shared by all the cases of a run; it is stopped with its whole process group.
 """
@@ -12,9 +12,9 @@ import sys
 import tempfile
 from typing import Any
 
-from .errors import SuiteError
-from .launcher import LineReader, exit_reason, stderr_tail
-from .procgroup import child_env, stop_group
+from suite.errors import SuiteError
+from suite.harness.launcher import LineReader, exit_reason, stderr_tail
+from suite.harness.procgroup import child_env, stop_group
 
 READY_TIMEOUT_S = 15.0
 
@@ -35,7 +35,7 @@ class Backend:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
 
     def command(self) -> list[str]:
-        return [self.python, "-m", f"suite.{self.name}"]
+        return [self.python, "-m", f"suite.harness.{self.name}"]
 
     def start(self) -> dict[str, Any]:
         self.proc = subprocess.Popen(

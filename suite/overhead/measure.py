@@ -1,7 +1,7 @@
 """Harness overhead, measured: the suite against plain hand-written code, same work.
 
 ``python -m suite.overhead`` (``tox -e bench-overhead``) runs each model on the CPU,
-hashing and sleep workloads through the suite and through :mod:`suite.handwritten`,
+hashing and sleep workloads through the suite and through :mod:`suite.overhead.handwritten`,
 alternating the two so slow drifts of the machine hit both, and prints the ratio of the
 medians per model. Target: at most 1.05 everywhere.
 """
@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cases import Case
-from .launcher import run_case
+from suite.harness.launcher import run_case
+from suite.spec.cases import Case
 
 TARGET = 1.05
 HANDWRITTEN = Path(__file__).with_name("handwritten.py")
@@ -85,7 +85,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     print(f"worst ratio {worst:.3f} (target <= {TARGET})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

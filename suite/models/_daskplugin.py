@@ -10,8 +10,8 @@ from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .models._installed import install
-from .workloads import Workload
+from suite.models._installed import install
+from suite.workloads import Workload
 
 
 class InstallWorkload(WorkerPlugin):

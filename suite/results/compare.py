@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import registry
-from .history import Measurement, Run
-from .summary import fmt_time
+from suite.results.history import Measurement, Run
+from suite.results.summary import fmt_time
+from suite.spec import registry
 
 ALPHA = 0.05
 #: Changes smaller than this are "unchanged" even when significant: very steady rounds
@@ -65,7 +65,7 @@ class Change:
     median_s: float
     change_pct: float
     p_value: float | None
-    verdict: str  # slower, faster, unchanged, untested
+    verdict: str  # slower, faster, unchanged, untested, not comparable
 
     @property
     def label(self) -> str:
@@ -137,8 +137,10 @@ def change(
     base: Measurement, new: Measurement, base_run: Run, run: Run, min_change_pct: float = MIN_CHANGE_PCT
 ) -> Change:
     pct = (new.median / base.median - 1) * 100 if base.median > 0 else 0.0
-    p = p_value(base.rounds, new.rounds)
-    if p is None:
+    p = p_value(base.rounds, new.rounds) if base_run.quick == run.quick else None
+    if base_run.quick != run.quick:
+        verdict = "not comparable"  # a --quick look did less work per case than a full run
+    elif p is None:
         verdict = "untested"
     elif p >= ALPHA or abs(pct) < min_change_pct:
         verdict = "unchanged"
@@ -159,6 +161,8 @@ def change(
 
 
 def _change_cell(c: Change) -> str:
+    if c.verdict == "not comparable":
+        return f"{fmt_time(c.median_s)} not comparable (quick vs full run)"
     p = " (too few rounds to test)" if c.p_value is None else f", p={c.p_value:.3f}"
     return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% {c.verdict}{p}"
 
@@ -228,8 +232,24 @@ def environment_warnings(runs: Sequence[Run]) -> list[str]:
     return notes
 
 
+def quick_warnings(runs: Sequence[Run]) -> list[str]:
+    """A --quick look does a fraction of a full run's work per case: never test one against the other."""
+    base = runs[0]
+    return [
+        f"{run.label} is {'a --quick look' if run.quick else 'a full run'} and {base.label} is "
+        f"{'a --quick look' if base.quick else 'a full run'}: their cases did different work, "
+        "so no change between them is tested"
+        for run in runs[1:]
+        if run.quick != base.quick
+    ]
+
+
 def compare(runs: Sequence[Run], by: str | None = None, min_change_pct: float = MIN_CHANGE_PCT) -> Comparison:
-    result = Comparison(warnings=environment_warnings(runs) + [w for run in runs for w in run.warnings()])
+    result = Comparison(
+        warnings=environment_warnings(runs)
+        + quick_warnings(runs)
+        + [w for run in runs for w in run.warnings()]
+    )
     if by == "interpreter":
         result.tables = interpreter_tables(runs)
         return result

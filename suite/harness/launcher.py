@@ -20,13 +20,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
-from . import procgroup, protocol, resources
-from .cases import Case
-from .errors import CaseFailed, ModelUnavailable
-from .procgroup import stop_group
+from suite.errors import CaseFailed, ModelUnavailable
+from suite.harness import interpreters, procgroup, protocol, resources
+from suite.harness.procgroup import stop_group
+from suite.spec.cases import Case
 
 #: Longest wait for a worker to import, build its pool and report ready.
 STARTUP_TIMEOUT_S = 120.0
@@ -72,15 +71,15 @@ def job_json(case: Case, endpoint: dict[str, Any] | None = None, scratch: str | 
 
 
 def worker_command(python: str) -> list[str]:
-    return [python, "-m", "suite.worker"]
+    return [python, "-m", "suite.harness.worker"]
 
 
 def _worker_env(python: str) -> dict[str, str]:
     env = dict(os.environ)
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if interpreters.same_as_this(python):
         # Same interpreter: make this very copy of the suite importable in the worker,
         # also when it runs from a source tree rather than an installed package.
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(interpreters.SUITE_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
 
@@ -246,7 +245,7 @@ def run_case(
     """Measure ``case`` in a new worker process running ``python``.
 
     ``endpoint`` is what the case's backend reported when it came up (see
-    :mod:`suite.backend`); the worker hands it to the workload.
+    :mod:`suite.harness.backend`); the worker hands it to the workload.
 
     :raises CaseFailed: the worker raised, died, or missed a deadline; it is stopped
     :raises ModelUnavailable: the model cannot run under ``python``

@@ -6,11 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import registry
-from .scenario import Scenario
+from suite.spec import registry
+from suite.spec.scenario import Scenario
 
+#: What ``--quick`` keeps of a scenario: "does everything run, and roughly who wins" in
+#: about a minute on 2 cores. Each kind also cuts each task's work (its ``Params.quick``:
+#: iterations, repeats, bytes and latencies to a quarter).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
+QUICK_MAX_TASKS = 64
+QUICK_MAX_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,30 @@ def _options(scenario: Scenario, overrides: Overrides) -> dict[str, Any]:
     return {"dask_address": address} if address else {}
 
 
+def _levels(scenario: Scenario, overrides: Overrides, fixed: int | None) -> list[int]:
+    """Worker counts of one model; ``--quick`` caps the scenario's own (not ``--workers``)."""
+    if fixed is not None:
+        return [fixed]
+    if overrides.workers:
+        return list(overrides.workers)
+    if overrides.quick:
+        return list(dict.fromkeys(min(w, QUICK_MAX_WORKERS) for w in scenario.workers))
+    return list(scenario.workers)
+
+
 def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
     """The cases of one scenario, in model order then worker order."""
-    params = scenario.params.quick() if overrides.quick else scenario.params
+    params = scenario.params
+    if overrides.quick:
+        quicker = params.quick()
+        # A fault must still fire: keep the task it is injected into.
+        keep = QUICK_MAX_TASKS if quicker.fault is None else max(QUICK_MAX_TASKS, quicker.fault.at_task + 1)
+        params = quicker.model_copy(update={"tasks": min(quicker.tasks, keep)})
     rounds = overrides.rounds or (min(scenario.rounds, QUICK_ROUNDS) if overrides.quick else scenario.rounds)
     warmup = min(scenario.warmup, QUICK_WARMUP) if overrides.quick else scenario.warmup
     cases: list[Case] = []
     for model in select_models(scenario, overrides.models):
-        fixed = registry.runner(model).fixed_workers
-        levels = [fixed] if fixed is not None else list(overrides.workers or scenario.workers)
-        for workers in levels:
+        for workers in _levels(scenario, overrides, registry.runner(model).fixed_workers):
             cases.append(
                 Case(
                     scenario=scenario.name,

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, ScenarioError
+from suite.errors import Problem, ScenarioError
 
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32

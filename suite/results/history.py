@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SuiteError
+from suite.errors import SuiteError
 
 RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
 
@@ -81,6 +81,11 @@ class Run:
     complete: bool | None = None
     #: Cases never started because the run was interrupted.
     not_run: tuple[str, ...] = ()
+    #: Each scenario's description, as the run saved it (the question comes first).
+    descriptions: dict[str, str] = field(default_factory=dict)
+    #: Whether the run was a ``--quick`` look (fewer, smaller tasks): not for comparing
+    #: with full runs.
+    quick: bool = False
 
     @property
     def label(self) -> str:
@@ -167,6 +172,8 @@ def read_run(path: Path) -> Run:
         unmeasured,
         complete,
         tuple(map(str, suite.get("not_run") or ())),
+        {str(k): str(v) for k, v in (suite.get("scenarios") or {}).items() if v},
+        bool(suite.get("quick")),
     )
 
 

@@ -1,6 +1,6 @@
 """The HTTP backend: an aiohttp server on uvloop, in a process of its own, loopback only.
 
-``python -m suite.server`` binds 127.0.0.1 on a port the OS picks and prints one JSON
+``python -m suite.harness.server`` binds 127.0.0.1 on a port the OS picks and prints one JSON
 line, ``{"url": ..., "pid": ..., "nofile": ...}``, once it accepts connections. Requests:
 
 ``GET /work?i=N&latency_ms=L&body_bytes=B&seed=S&error_rate=E``
@@ -158,7 +158,7 @@ async def serve(port: int = 0) -> None:
 def main() -> int:
     import uvloop
 
-    from .procgroup import die_with_parent
+    from suite.harness.procgroup import die_with_parent
 
     if not die_with_parent(signal.SIGKILL):  # nothing to clean up: no orphaned server
         return 1

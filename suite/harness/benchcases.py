@@ -1,0 +1,150 @@
+"""The benchmark function every scenario file runs; the plugin parametrizes it per case.
+
+It is collected once per scenario file (see :mod:`suite.harness.plugin`), never imported
+as a test module of its own. Each call runs one case in a worker process and hands the
+round durations the worker measured to pytest-benchmark through a :class:`ReplayClock`,
+so the stored statistics are exactly the worker's numbers.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from suite.errors import CaseFailed, ModelUnavailable, Terminated
+from suite.harness import launcher, metrics
+from suite.harness.backend import BackendError
+from suite.harness.interpreters import Interpreter
+from suite.harness.runstate import BACKENDS, BASELINES, CASES, OUTCOMES, RECORDS
+from suite.spec import registry
+from suite.spec.cases import Case
+
+#: Kept of a failed case's traceback in the saved results.
+DETAIL_CHARS = 4000
+
+
+def test_case(
+    request: pytest.FixtureRequest, benchmark: Any, scenario: str, model: str, workers: int, python: str
+) -> None:
+    run_benchmark(request, benchmark)
+
+
+class ReplayClock:
+    """A clock that stands still until advanced by durations measured elsewhere.
+
+    pytest-benchmark reads the timer before and after calling the target; the target is
+    :meth:`advance`, so each round it records is the next worker-measured duration.
+    """
+
+    __name__ = "worker_perf_counter"
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._pending: list[float] = []
+
+    def load(self, durations: Sequence[float]) -> None:
+        self._pending = list(durations)
+
+    def advance(self) -> None:
+        self.now += self._pending.pop(0)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
+    """Measure the current item's case in a worker and record it with ``benchmark``."""
+    module = request.node.getparent(pytest.Module)
+    assert module is not None
+    case, python = request.config.stash[CASES][(module.nodeid, request.node.callspec.id)]
+    config = request.config
+    record = CaseRecord(config, request.node.nodeid, request.node.name, case, python)
+    if python.error is not None:
+        record.failed("failed", python.error)
+        pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
+    failure: CaseFailed | None = None
+    try:
+        endpoint = _endpoint(config, case)
+    except BackendError as exc:
+        failure = CaseFailed(str(exc))
+    if failure is not None:  # failed outside the handler, so no exception chain is printed
+        record.failed("failed", failure.reason)
+        pytest.fail(f"{case.scenario} {case.id}: {failure.reason}", pytrace=False)
+    try:
+        result = launcher.run_case(case, python=python.path, endpoint=endpoint)
+    except ModelUnavailable as exc:
+        record.failed("unavailable", str(exc))
+        pytest.skip(f"{case.model} unavailable: {exc}")
+    except CaseFailed as exc:
+        failure = exc
+    except KeyboardInterrupt as exc:
+        signal_name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+        record.failed("interrupted", f"the run was interrupted ({signal_name}) while this case ran")
+        raise
+    backend_death = _backend_death(config, case)
+    if backend_death is not None:
+        failure = CaseFailed(backend_death, detail=failure.reason if failure else "")
+    if failure is not None:  # failed outside the handler, so no exception chain is printed
+        record.failed(failure.status, failure.reason, failure.detail)
+        if case.params.get("fault") and backend_death is None:
+            # The scenario injects a fault: a case it brings down is the finding, not an error.
+            pytest.xfail(f"{case.scenario} {case.id}: the injected fault stopped it: {failure.reason}")
+        pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
+    clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
+    clock.load(result.durations_s)
+    baselines = request.config.stash[BASELINES]
+    if case.model == "sequential":  # first in model order, so later cases can compare
+        baselines[(case.scenario, python.label)] = statistics.median(result.durations_s)
+    info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
+    median_s = statistics.median(result.durations_s)
+    record.measured({**info, "median_s": median_s, "interpreter": python.label})
+    benchmark.extra_info.update(info)
+    benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
+
+
+def _endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
+    backend = registry.workload(case.kind).backend
+    return None if backend is None else config.stash[BACKENDS].endpoint(backend)
+
+
+def _backend_death(config: pytest.Config, case: Case) -> str | None:
+    """Why the case's server is gone, if it died while the case ran (never restarted)."""
+    backend = registry.workload(case.kind).backend
+    if backend is None:
+        return None
+    try:
+        config.stash[BACKENDS].endpoint(backend)
+    except BackendError as exc:
+        return f"{exc} while this case ran; its requests failed"
+    return None
+
+
+class CaseRecord:
+    """What a run keeps of one case: the summary's outcome and the saved results' status."""
+
+    def __init__(
+        self, config: pytest.Config, nodeid: str, name: str, case: Case, python: Interpreter
+    ) -> None:
+        self.config, self.case, self.python = config, case, python
+        self.entry: dict[str, Any] = {
+            "name": name,
+            "fullname": nodeid,
+            "scenario": case.scenario,
+            "model": case.model,
+            "workers": case.workers,
+            "workload": case.kind,
+            "tasks": case.tasks,
+            "interpreter": python.label,
+        }
+        config.stash[RECORDS][nodeid] = self.entry
+
+    def failed(self, status: str, reason: str, detail: str = "") -> None:
+        self.entry.update(status=status, reason=reason, detail=detail[-DETAIL_CHARS:])
+        self.config.stash[OUTCOMES].append({**self.entry, "detail": None})
+
+    def measured(self, info: dict[str, Any]) -> None:
+        self.entry.update(status=info["status"], reason=info.get("reason"))
+        self.config.stash[OUTCOMES].append(info)

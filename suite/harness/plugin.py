@@ -1,0 +1,284 @@
+"""pytest plugin: scenario files become pytest-benchmark benchmarks, one per case.
+
+A YAML file named on the command line (or lying directly in a folder named there) is
+collected as a module whose single function is :func:`suite.harness.benchcases.test_case`,
+parametrized with one ``(model, workers)`` pair per case; that function measures the case.
+This module collects, prints the summary and saves the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+from collections.abc import Generator, Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from suite.errors import ScenarioError
+from suite.harness import benchcases, environment, interpreters
+from suite.harness.backend import Backends
+from suite.harness.interpreters import Interpreter
+from suite.harness.progress import Progress
+from suite.harness.runstate import (
+    BACKENDS,
+    BASELINES,
+    CASES,
+    INCOMING,
+    OUTCOMES,
+    PROGRESS,
+    RECORDS,
+    SAVED,
+    SCENARIOS,
+)
+from suite.results import saving, summary
+from suite.spec import registry
+from suite.spec.cases import Case, Overrides, build
+from suite.spec.scenario import SUFFIXES, Scenario, load
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("suite", "concurrency comparison suite")
+    group.addoption(
+        "--suite-models", default=None, help="comma-separated models to run (default: each scenario's)"
+    )
+    group.addoption(
+        "--suite-workers", default=None, help="comma-separated worker counts, replacing each scenario's"
+    )
+    group.addoption("--suite-rounds", type=int, default=None, help="measured rounds per case")
+    group.addoption(
+        "--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look"
+    )
+    group.addoption("--suite-dask-address", default=None, help="scheduler address for the dask model")
+    group.addoption(
+        "--suite-results",
+        type=Path,
+        default=None,
+        help="save the run here (pytest-benchmark's layout), failed and interrupted cases included",
+    )
+    group.addoption("--suite-save", default=None, help="name of the saved run (default: commit and time)")
+    group.addoption(
+        "--suite-python",
+        action="append",
+        default=None,
+        help="interpreter that runs the workers (repeatable: every case runs under each; default: this one)",
+    )
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def overrides(config: pytest.Config) -> Overrides:
+    workers = _csv(config.getoption("suite_workers"))
+    return Overrides(
+        models=_csv(config.getoption("suite_models")),
+        workers=[int(w) for w in workers] if workers else None,
+        rounds=config.getoption("suite_rounds"),
+        quick=config.getoption("suite_quick"),
+        dask_address=config.getoption("suite_dask_address"),
+    )
+
+
+def _is_scenario(file_path: Path, session: pytest.Session) -> bool:
+    if file_path.suffix not in SUFFIXES:
+        return False
+    return session.isinitpath(file_path) or session.isinitpath(file_path.parent)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if _is_scenario(file_path, parent.session):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.Module):
+    """A scenario file, collected like a test module holding :func:`~suite.harness.benchcases.test_case`."""
+
+    scenario: Scenario
+    cases: dict[str, tuple[Case, Interpreter]]
+
+    def _getobj(self) -> ModuleType:
+        try:
+            self.scenario = load(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        self.config.stash[SCENARIOS][self.scenario.name] = self.scenario.description or ""
+        pythons = interpreters.resolve(self.config.getoption("suite_python"))
+        self.cases = {}
+        known = self.config.stash[CASES]
+        for case in build(self.scenario, overrides(self.config)):
+            for python in pythons:
+                # Ids name the interpreter only when a run has several.
+                case_id = case.id if len(pythons) == 1 else f"{case.id}-{python.label.replace(' ', '')}"
+                self.cases[case_id] = known[(self.nodeid, case_id)] = (case, python)
+        return benchcases
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    node = metafunc.definition.parent
+    if not isinstance(node, ScenarioFile):
+        return
+    params = [
+        pytest.param(
+            case.scenario,
+            case.model,
+            case.workers,
+            python.label,
+            id=case_id,
+            marks=pytest.mark.benchmark(group=case.scenario, timer=benchcases.ReplayClock()),
+        )
+        for case_id, (case, python) in node.cases.items()
+    ]
+    metafunc.parametrize(("scenario", "model", "workers", "python"), params)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    cases = session.config.stash[CASES]
+    weights = []
+    for item in session.items:
+        module = item.getparent(pytest.Module)
+        callspec = getattr(item, "callspec", None)
+        found = cases.get((module.nodeid, callspec.id)) if module and callspec else None
+        if found is not None:
+            weights.append((item.nodeid, found[0].rounds + found[0].warmup))
+    session.config.stash[PROGRESS] = Progress.of(weights)
+
+
+#: What ``pytest_report_teststatus`` returns: category, letter (``-q``), word (``-v``).
+TestStatus = tuple[str, str, str | tuple[str, Mapping[str, bool]]]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> Generator[None, TestStatus, TestStatus]:
+    """Add elapsed time and an estimate of what is left to a case's result word (``-v``);
+    ``-q`` prints only letters, which stay as they are."""
+    status: TestStatus = yield
+    category, letter, word = status
+    progress = config.stash.get(PROGRESS, None)
+    if not word or progress is None or report.when == "teardown":
+        return status
+    note = progress.done(report.nodeid)
+    if note is None:
+        return status
+    text, markup = word if isinstance(word, tuple) else (word, {})
+    return category, letter, (f"{text} ({note})", markup)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    outcomes = config.stash.get(OUTCOMES, [])
+    if outcomes:
+        terminalreporter.write_sep("=", "concurrency suite summary")
+        for line in summary.render(outcomes, list(registry.runners())):
+            terminalreporter.write_line(line)
+    if config.getoption("suite_quick"):
+        terminalreporter.write_line(
+            "a --quick look: fewer rounds, tasks and workers, smaller tasks; `suite compare` will not "
+            "test it against full runs"
+        )
+    saved = config.stash.get(SAVED, None)
+    if saved is not None:
+        terminalreporter.write_line(f"saved results in {saved}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[CASES] = {}
+    config.stash[SCENARIOS] = {}
+    config.stash[BASELINES] = {}
+    config.stash[OUTCOMES] = []
+    config.stash[RECORDS] = {}
+    config.stash[BACKENDS] = Backends()
+    config.add_cleanup(config.stash[BACKENDS].close)
+    results: Path | None = config.getoption("suite_results")
+    if results is not None:
+        name = config.getoption("suite_save")
+        if name is not None and not saving.NAME.match(name):
+            raise pytest.UsageError(f"--suite-save: a name must match {saving.NAME.pattern}, got {name!r}")
+        # pytest-benchmark writes here (its JSON, with every round); the suite adds the
+        # cases it could not measure and saves the whole atomically at the end.
+        results.mkdir(parents=True, exist_ok=True)
+        incoming = results / f".incoming-{os.getpid()}-{os.urandom(4).hex()}.json"
+        config.stash[INCOMING] = incoming
+        config.option.benchmark_json = incoming
+
+
+def _skeleton(config: pytest.Config) -> dict[str, Any]:
+    """pytest-benchmark's document for a run in which no case was measured."""
+    machine_info = config.hook.pytest_benchmark_generate_machine_info(config=config)
+    config.hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
+    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    config.hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+    document: dict[str, Any] = config.hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=[], include_data=True, machine_info=machine_info, commit_info=commit_info
+    )
+    return document
+
+
+def _run_name(config: pytest.Config) -> str:
+    """``--suite-save``, or what pytest-benchmark's autosave would call the run."""
+    from pytest_benchmark.utils import get_tag
+
+    name: str | None = config.getoption("suite_save")
+    return name if name is not None else str(get_tag())  # type: ignore[no-untyped-call]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Save the run: measured cases as pytest-benchmark wrote them, plus a ``suite``
+    section with every case's status, so failed and interrupted cases are never lost."""
+    config = session.config
+    incoming = config.stash.get(INCOMING, None)
+    if incoming is None:
+        return
+    try:
+        document = json.loads(incoming.read_bytes()) if incoming.exists() else None
+    except ValueError:
+        document = None  # pytest-benchmark was interrupted while writing it
+    if document is None:
+        document = _skeleton(config)
+    records = config.stash[RECORDS]
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    for entry in records.values():
+        entry.setdefault("status", "interrupted" if interrupted else "failed")
+        entry.setdefault("reason", "the case did not finish")
+    not_run = [item.nodeid for item in session.items if item.nodeid not in records]
+    document["suite"] = {
+        "complete": not interrupted and not not_run,
+        "exit": "interrupted" if interrupted else "finished",
+        "cases": list(records.values()),
+        "not_run": not_run,
+        "scenarios": config.stash[SCENARIOS],
+        "quick": bool(config.getoption("suite_quick")),
+    }
+    from pytest_benchmark.utils import get_machine_id  # its storage folder for this machine
+
+    folder = config.getoption("suite_results") / get_machine_id()  # type: ignore[no-untyped-call]
+    with _signals_held():  # a second Ctrl-C must not cost the run that is being saved
+        config.stash[SAVED] = saving.save_run(folder, _run_name(config), document)
+        incoming.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore SIGINT and SIGTERM for a moment (main thread only; the run is ending anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in held.items():
+            signal.signal(sig, handler)
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    # pytest-benchmark's machine folder does not tell 3.13 from 3.13t; say it here.
+    info = environment.describe()
+    machine_info.update({key: info[key] for key in ("gil_enabled", "free_threaded", "usable_cpus")})

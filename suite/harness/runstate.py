@@ -1,0 +1,35 @@
+"""What one pytest session of the suite keeps between hooks and cases, in ``config.stash``.
+
+Kept apart so the plugin (collection, saving) and the benchmark function (measuring a
+case) share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suite.harness.backend import Backends
+from suite.harness.interpreters import Interpreter
+from suite.harness.progress import Progress
+from suite.spec.cases import Case
+
+#: Every collected case and the interpreter it runs under, by (scenario file node id, case id).
+#: Each collected scenario's description (its question first), by scenario name.
+SCENARIOS = pytest.StashKey[dict[str, str]]()
+CASES = pytest.StashKey[dict[tuple[str, str], tuple[Case, Interpreter]]]()
+BACKENDS = pytest.StashKey[Backends]()
+#: Sequential medians by scenario and interpreter, for speedup and CPU ideals.
+BASELINES = pytest.StashKey[dict[tuple[str, str], float]]()
+#: extra_info of every measured case, for the summary after the run.
+OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
+#: Each case that began, by node id: its status and reason, for the saved results.
+RECORDS = pytest.StashKey[dict[str, dict[str, Any]]]()
+#: Where pytest-benchmark writes the measured cases before the suite saves the run.
+INCOMING = pytest.StashKey[Path]()
+#: The saved run's file.
+SAVED = pytest.StashKey[Path]()
+#: Elapsed time and what is left, shown on each case's result line.
+PROGRESS = pytest.StashKey[Progress]()

@@ -1,0 +1,5 @@
+import sys
+
+from suite.overhead.measure import main
+
+sys.exit(main())

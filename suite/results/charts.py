@@ -1,0 +1,223 @@
+"""The charts of a run, for ``suite report`` and ``suite findings``: each a matplotlib Figure.
+
+Every model keeps its look from :mod:`suite.results.style`; legends stand outside the
+data, to the right.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+from suite.results.history import Measurement, Run
+from suite.results.style import DASHES, model_order, style
+
+FANOUT_KINDS = ("http", "sleep")
+#: With this many worker counts or fewer, speedups are bars, not lines.
+FEW_LEVELS = 2
+HATCHES = ("", "//", "..", "xx")
+
+
+@dataclass(frozen=True)
+class Chart:
+    scenario: str
+    slug: str
+    title: str
+    figure: Figure
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _plain_ticks(axis: Axis) -> None:
+    # Log axes: ticks at 1, 2 and 5 of each decade, written as plain numbers.
+    formatter = ScalarFormatter()
+    formatter.set_scientific(False)
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _legend_outside(ax: Axes, **kwargs: object) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False, **kwargs)
+
+
+def _by_scenario(run: Run) -> dict[str, list[Measurement]]:
+    grouped: dict[str, list[Measurement]] = {}
+    for m in run.measurements:
+        grouped.setdefault(m.scenario, []).append(m)
+    return grouped
+
+
+def _speedups(cases: Sequence[Measurement]) -> dict[str, dict[int, float]]:
+    base = next((m for m in cases if m.model == "sequential"), None)
+    found: dict[str, dict[int, float]] = {}
+    for m in cases:
+        speedup = m.info.get("speedup") or (base.median / m.median if base and m.median else None)
+        if m.model != "sequential" and m.workers is not None and speedup:
+            found.setdefault(m.model, {})[m.workers] = float(speedup)
+    return {model: found[model] for model in model_order(list(found))}
+
+
+def speedup_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
+    lines = _speedups(cases)
+    if not lines:
+        return None
+    levels = sorted({w for points in lines.values() for w in points})
+    fig = Figure(figsize=(8.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.axhline(1, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_ylabel("speedup over sequential")
+    if len(levels) <= FEW_LEVELS:
+        _speedup_bars(ax, lines, levels)
+    else:
+        _speedup_lines(ax, lines, levels)
+    ax.set_title(f"{scenario}: speedup over sequential")
+    return Chart(scenario, f"{slug(scenario)}-speedup", "Speedup over sequential", fig)
+
+
+def _speedup_lines(ax: Axes, lines: dict[str, dict[int, float]], levels: list[int]) -> None:
+    for model, points in lines.items():
+        look = style(model)
+        workers = sorted(points)
+        ax.plot(
+            workers,
+            [points[w] for w in workers],
+            marker=look.marker,
+            linestyle=look.dash,
+            color=look.colour,
+            label=model,
+        )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(levels, [str(w) for w in levels])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("workers")
+    _legend_outside(ax, fontsize="small")
+
+
+def _speedup_bars(ax: Axes, lines: dict[str, dict[int, float]], levels: list[int]) -> None:
+    """Grouped bars: one group per model, one bar per worker count (told apart by hatching)."""
+    width = 0.8 / len(levels)
+    for position, (model, points) in enumerate(lines.items()):
+        look = style(model)
+        for k, workers in enumerate(levels):
+            if workers in points:
+                bars = ax.bar(
+                    position - 0.4 + width * (k + 0.5),
+                    points[workers],
+                    width,
+                    color=look.colour,
+                    hatch=HATCHES[k % len(HATCHES)],
+                    edgecolor="white",
+                    label=model if k == 0 else None,
+                )
+                ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(lines)), list(lines), rotation=30, ha="right", fontsize="small")
+    ax.set_xlabel("model")
+    keys = [
+        Patch(facecolor="#bbbbbb", edgecolor="white", hatch=HATCHES[k % len(HATCHES)], label=f"{w} workers")
+        for k, w in enumerate(levels)
+    ]
+    ax.legend(handles=keys, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+
+
+def cdf_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
+    curves = [m for m in cases if m.info.get("task_cdf_ms")]
+    if not curves or cases[0].info.get("workload") not in FANOUT_KINDS:
+        return None
+    order = model_order(list(dict.fromkeys(m.model for m in curves)))
+    curves.sort(key=lambda m: (order.index(m.model), m.workers or 0))
+    levels = sorted({m.workers or 0 for m in curves})
+    fig = Figure(figsize=(8.5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for m in curves:
+        cdf, look = m.info["task_cdf_ms"], style(m.model)
+        ax.plot(
+            cdf,
+            [k / (len(cdf) - 1) for k in range(len(cdf))],
+            label=m.label,
+            color=look.colour,
+            marker=look.marker,
+            markevery=max(1, len(cdf) // 8),
+            markersize=4,
+            linestyle=DASHES[levels.index(m.workers or 0) % len(DASHES)],
+        )
+    ax.set_xscale("log")
+    _plain_ticks(ax.xaxis)
+    ax.set_xlabel("task latency (ms)")
+    ax.set_ylabel("fraction of tasks")
+    ax.set_title(f"{scenario}: latency distribution")
+    _legend_outside(ax, fontsize="x-small", ncol=1 if len(curves) <= 22 else 2)
+    return Chart(scenario, f"{slug(scenario)}-latency-cdf", "Latency distribution (CDF)", fig)
+
+
+def history_chart(scenario: str, runs: Sequence[Run]) -> Chart | None:
+    series: dict[str, list[tuple[int, float]]] = {}
+    models: dict[str, str] = {}
+    for index, run in enumerate(runs):
+        for m in run.measurements:
+            if m.scenario == scenario:
+                series.setdefault(m.label, []).append((index, m.median))
+                models[m.label] = m.model
+    if len(runs) < 2 or not series:
+        return None
+    fig = Figure(figsize=(8.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    dashes: dict[str, int] = {}
+    order = model_order(list(dict.fromkeys(models.values())))
+    for label in sorted(series, key=lambda lb: order.index(models[lb])):
+        look, points = style(models[label]), series[label]
+        dash = DASHES[dashes.setdefault(models[label], 0) % len(DASHES)]
+        dashes[models[label]] += 1
+        ax.plot(
+            [i for i, _ in points],
+            [m * 1000 for _, m in points],
+            marker=look.marker,
+            label=label,
+            color=look.colour,
+            linestyle=dash,
+        )
+    ax.set_xticks(range(len(runs)), [r.label for r in runs], rotation=30, ha="right", fontsize="small")
+    ax.set_ylabel("median round (ms)")
+    ax.set_yscale("log")
+    _plain_ticks(ax.yaxis)
+    ax.set_title(f"{scenario}: median over runs")
+    _legend_outside(ax, fontsize="x-small", ncol=1 if len(series) <= 22 else 2)
+    return Chart(scenario, f"{slug(scenario)}-history", "Median over runs", fig)
+
+
+def charts(runs: Sequence[Run]) -> list[Chart]:
+    found = []
+    for scenario, cases in _by_scenario(runs[-1]).items():
+        for chart in (
+            speedup_chart(scenario, cases),
+            cdf_chart(scenario, cases),
+            history_chart(scenario, runs),
+        ):
+            if chart is not None:
+                found.append(chart)
+    return found
+
+
+def svg_text(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prolog: the SVG goes inline
+
+
+def save_plots(found: Sequence[Chart], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for chart in found:
+        for fmt in ("png", "svg"):
+            chart.figure.savefig(folder / f"{chart.slug}.{fmt}", format=fmt, dpi=110)

@@ -1,0 +1,179 @@
+"""``suite report``: plots (PNG and SVG) and one self-contained HTML file.
+
+The HTML has no scripts and loads nothing: every chart is inline SVG, so the file can be
+mailed, archived or opened offline.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+from suite.results import findings
+from suite.results.charts import Chart, charts, save_plots, slug, svg_text
+from suite.results.compare import Table, compare, environment_warnings, quick_warnings
+from suite.results.findings import Measurements, scenario_verdicts
+from suite.results.history import Run
+from suite.results.saving import write_atomic
+
+
+def _table_html(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    return (
+        f"<h3>{html.escape(table.title)}</h3><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _environment_html(runs: Sequence[Run]) -> str:
+    headers = ["run", "date", "machine", "cpu count", "interpreter", "GIL enabled", "start methods"]
+    rows = []
+    for run in runs:
+        env = run.environment()
+        rows.append(
+            [
+                run.label,
+                run.datetime,
+                str(env["machine"]),
+                str(env["cpu count"]),
+                str(env["interpreter"]),
+                str(env["GIL enabled"]),
+                ", ".join(run.start_methods()) or "-",
+            ]
+        )
+    return _table_html(Table("Environment of each run", headers, rows))
+
+
+def warning_groups(runs: Sequence[Run], comparison_warnings: Sequence[str]) -> dict[str, list[str]]:
+    """Every warning about the runs, grouped by kind, each kind in the order a reader needs."""
+    groups: dict[str, list[str]] = {
+        "runs differ in their environment": environment_warnings(runs),
+        "incomplete runs": [],
+        "cases that could not be measured": [],
+        "degraded cases (errors in their rounds)": [],
+        "unstable cases (cv >= 10%)": [],
+    }
+    groups["quick looks (fewer, smaller tasks)"] = quick_warnings(runs) or [
+        f"{run.label} is a --quick look: fewer, smaller tasks than a full run" for run in runs if run.quick
+    ]
+    for run in runs:
+        for note in run.warnings():
+            kind = "incomplete runs" if "incomplete run" in note else "cases that could not be measured"
+            groups[kind].append(note)
+        for m in run.measurements:
+            status = m.info.get("status", "ok")
+            if status != "ok":
+                groups["degraded cases (errors in their rounds)"].append(
+                    f"{run.label} {m.scenario} {m.label}: {status}: {m.info.get('reason')}"
+                )
+            if m.info.get("unstable"):
+                groups["unstable cases (cv >= 10%)"].append(
+                    f"{run.label} {m.scenario} {m.label}: cv {m.info.get('cv', 0):.0%}"
+                )
+    known = {w for notes in groups.values() for w in notes}
+    groups["other"] = [w for w in comparison_warnings if w not in known]
+    return {kind: notes for kind, notes in groups.items() if notes}
+
+
+def _warnings_html(groups: dict[str, list[str]]) -> str:
+    if not groups:
+        return "<p>None.</p>"
+    return "".join(
+        f"<details class='warnings'><summary>{len(notes)} {html.escape(kind)}</summary><ul>"
+        + "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        + "</ul></details>"
+        for kind, notes in groups.items()
+    )
+
+
+def _verdicts_html(run: Run, questions: dict[str, str]) -> str:
+    rows = scenario_verdicts(Measurements(run), questions)
+    if not rows:
+        return "<p>No case was measured in this run.</p>"
+    body = "".join(
+        f"<tr><td class='text'><a href='#{slug(v.scenario)}'>{html.escape(v.scenario)}</a></td>"
+        f"<td class='text'>{html.escape(v.question)}</td>"
+        f"<td class='text'><strong>{html.escape(v.winner)}</strong></td>"
+        f"<td class='text'>{html.escape(', '.join(v.tied) or '-')}</td>"
+        f"<td class='text'>{html.escape(v.runner_up)}</td></tr>"
+        for v in rows
+    )
+    return (
+        "<div class='scroll'><table class='verdicts'><thead><tr><th>scenario</th><th>question</th>"
+        "<th>winner</th><th>not clearly beaten by the winner</th><th>runner-up</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+        "<p class='note'>Winner: the model whose best case had the lowest median round. "
+        "Not clearly beaten: slower by less than 2% or not significantly (Mann-Whitney U, "
+        "p &ge; 0.05); another run may rank them differently.</p>"
+    )
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; white-space: nowrap; }
+td.text { text-align: left; white-space: normal; }
+th { background: #f0f0f0; }
+.scroll { overflow-x: auto; max-width: 100%; }
+figure { display: inline-block; margin: 0 1em 1em 0; }
+figure svg { width: 760px; max-width: 100%; height: auto; }
+details.warnings { margin: 0.3em 0; }
+details.warnings summary { color: #8a4b00; cursor: pointer; }
+.note { color: #555; font-size: 0.85em; }
+"""
+
+
+def render_html(runs: Sequence[Run], found: Sequence[Chart], questions: dict[str, str]) -> str:
+    """Verdicts first, then the environment, tables and charts; warnings last, grouped."""
+    comparison = compare(runs)
+    current = runs[-1]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Concurrency suite report: {html.escape(current.label)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Concurrency suite report</h1><p>{len(runs)} run(s); current: {html.escape(current.label)}"
+        + (" (a --quick look)" if current.quick else "")
+        + "</p>",
+        "<h2 id='verdicts'>What wins where</h2>",
+        _verdicts_html(current, questions),
+    ]
+    warnings = warning_groups(runs, comparison.warnings)
+    if warnings:
+        counts = "; ".join(f"{len(notes)} {kind}" for kind, notes in warnings.items())
+        parts.append(
+            f"<p class='note'>Read with the <a href='#warnings'>warnings</a>: {html.escape(counts)}.</p>"
+        )
+    parts += [
+        "<h2>Environment</h2>",
+        _environment_html(runs),
+        "<h2>Tables</h2>",
+        *(_table_html(t) for t in comparison.tables),
+        "<h2 id='warnings'>Warnings</h2>",
+        _warnings_html(warnings),
+    ]
+    for scenario in dict.fromkeys(c.scenario for c in found):
+        parts.append(f"<h2 id='{slug(scenario)}'>{html.escape(scenario)}</h2>")
+        if questions.get(scenario):
+            parts.append(f"<p>{html.escape(questions[scenario])}</p>")
+        for chart in (c for c in found if c.scenario == scenario):
+            parts.append(
+                f"<figure class='chart' id='{chart.slug}'>{svg_text(chart.figure)}"
+                f"<figcaption>{html.escape(chart.title)}</figcaption></figure>"
+            )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    runs: Sequence[Run], html_path: Path, plots: Path | None = None, scenarios: Sequence[Path] = ()
+) -> None:
+    """Write the report (and the plots); ``scenarios`` supply questions the runs did not save."""
+    found = charts(runs)
+    if plots is not None:
+        save_plots(found, plots)
+    page = render_html(runs, found, findings.questions(runs[-1], scenarios))
+    write_atomic(html_path, page.encode())  # never half a report
