@@ -8,7 +8,7 @@ The layout is the plan; each package's docstring says what it owns and may impor
 - :mod:`suite.models`: one module per concurrency model (how tasks are run).
 - :mod:`suite.harness`: the pytest plugin, worker processes, backend server, metrics.
 - :mod:`suite.results`: saved runs, summary, compare, report, findings.
-- :mod:`suite.overhead`: the harness against hand-written code.
+- :mod:`suite.selfcheck`: the suite checked: harness overhead, false changes and detection.
 - :mod:`suite.cli` (the ``suite`` command), :mod:`suite.plugin` (pytest's entry point)
   and :mod:`suite.errors` (the one base exception) stay at the top.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from suite import __version__
 from suite.errors import Terminated
 from suite.results import history, saving
-from suite.results.compare import MIN_CHANGE_PCT, RENDERERS, compare
+from suite.results.compare import MIN_CHANGE_PCT, RENDERERS, Comparison, compare, compare_sides
 from suite.results.history import HistoryError, Run
 from suite.spec import registry
 from suite.spec.cases import Overrides, build
@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="RUN",
         help="a saved run's number (0003), name, or JSON path; default: the latest run; "
-        "with several, the first is the baseline",
+        "with several, the first is the baseline. Two sides of several runs each: 1,2,3 4,5,6 "
+        "(or two names each saved several times): their medians are compared",
     )
     compare.add_argument(
         "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
@@ -335,11 +336,33 @@ def _load_runs(args: argparse.Namespace) -> list[Run] | None:
         return None
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _comparison(args: argparse.Namespace) -> Comparison | None:
+    """Runs one by one (each against the first), or two sides of several runs each."""
+    try:
+        sides = [history.load_side(spec, args.results) for spec in args.runs]
+    except HistoryError as exc:
+        print(f"suite compare: {exc}", file=sys.stderr)
+        return None
+    if any(len(side) > 1 for side in sides):
+        if len(sides) != 2 or args.by:
+            print(
+                "suite compare: with several runs on a side, give exactly two sides, BEFORE AFTER "
+                "(e.g. `suite compare 1,2,3 4,5,6`, or two names each saved several times)",
+                file=sys.stderr,
+            )
+            return None
+        return compare_sides(sides[0], sides[1], min_change_pct=args.min_change)
     runs = _load_runs(args)
     if runs is None:
+        return None
+    saved = history.load_history(args.results) if len(runs) > 1 else []
+    return compare(runs, by=args.by, min_change_pct=args.min_change, history=saved)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    comparison = _comparison(args)
+    if comparison is None:
         return EXIT_BAD_INPUT
-    comparison = compare(runs, by=args.by, min_change_pct=args.min_change)
     sys.stdout.write(RENDERERS[args.format](comparison))
     for warning in comparison.warnings if args.format in ("csv", "json") else ():
         print(f"warning: {warning}", file=sys.stderr)

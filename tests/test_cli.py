@@ -19,6 +19,7 @@ workload: {kind: cpu, tasks: 4, iterations: 1000}
 models: [sequential, threads, processes]
 workers: [2]
 rounds: 3
+max_rounds: 3
 """
 
 
@@ -48,9 +49,11 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
     path = write_scenario(TINY, name="tiny.yaml")
     first = run_suite("run", str(path), "--results", "res", "--save", "first", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
+    # The first case carries its scenario's interleaved group: cycles print as they end.
+    assert re.search(r"test_case\[sequential-w1\] PASSED \(\d+:\d\d elapsed\) +\[1/3\]", first.stdout)
+    assert "tiny: 3 cases side by side, one round of each per cycle in shuffled order" in first.stdout
+    assert re.search(r"cycle 4/4 done, \d+:\d\d; the machine gave [\d.]+ of \d+ cores", first.stdout)
     assert "tiny.yaml::test_case[threads-w2] PASSED (0:" in first.stdout
-    assert re.search(r"test_case\[sequential-w1\] PASSED \(\d+:\d\d elapsed, ~\d+:\d\d left\)", first.stdout)
-    assert re.search(r"test_case\[processes-w2\] PASSED \(\d+:\d\d elapsed\) +\[3/3\]", first.stdout)
     second = run_suite("run", str(path), "--results", "res", "--models", "threads", "--quick", cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     saved = sorted(p.name for p in (tmp_path / "res").glob("*/*.json"))
@@ -61,6 +64,14 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
     assert [b["param"] for b in data["benchmarks"]] == ["sequential-w1", "threads-w2", "processes-w2"]
     assert all(len(b["stats"]["data"]) == 3 for b in data["benchmarks"])
     assert data["suite"]["quick"] is False
+    assert data["suite"]["interleaved"]["tiny"]["cases"] == ["sequential-w1", "threads-w2", "processes-w2"]
+    readings = data["suite"]["capacity"]["readings"]
+    assert [(r["scenario"], r["cycle"]) for r in readings] == [("tiny", c) for c in range(5)]
+    threads = data["benchmarks"][1]["extra_info"]
+    assert threads["interleaved"] is True
+    assert threads["paired"] is True
+    low, high = threads["speedup_interval"]
+    assert low <= threads["speedup"] <= high
     assert data["suite"]["scenarios"] == {"tiny": ""}
     quick = json.loads(next((tmp_path / "res").glob(f"*/{saved[1]}")).read_text())
     assert quick["suite"]["quick"] is True

@@ -9,7 +9,15 @@ import sys
 
 import pytest
 
-ROOMS = ["suite.spec", "suite.workloads", "suite.tasks", "suite.models", "suite.harness", "suite.results"]
+ROOMS = [
+    "suite.spec",
+    "suite.workloads",
+    "suite.tasks",
+    "suite.models",
+    "suite.harness",
+    "suite.results",
+    "suite.selfcheck",
+]
 #: What importing every module of a room may bring in, besides the room itself.
 ALLOWED = {
     "suite.tasks": set(),

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from suite.overhead.measure import HANDWRITTEN, MODELS
+from suite.selfcheck.overhead import HANDWRITTEN, MODELS
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -16,6 +16,7 @@ workload:
 models: [sequential, threads, processes]
 workers: [1, 2]
 rounds: 3
+max_rounds: 3
 """
 
 
@@ -149,7 +150,7 @@ def test_http_scenario_records_latency_throughput_and_server_cpu(pytester: pytes
     pytester.makefile(
         ".yaml",
         web="workload: {kind: http, tasks: 40, latency_ms: 10, body_bytes: 100}\n"
-        "models: [asyncio, threads]\nworkers: [20]\nrounds: 2\n",
+        "models: [asyncio, threads]\nworkers: [20]\nrounds: 2\nmax_rounds: 2\n",
     )
     run(pytester, "web.yaml", "--benchmark-json=out.json").assert_outcomes(passed=2)
     benches = json.loads((pytester.path / "out.json").read_text())["benchmarks"]

@@ -61,6 +61,11 @@ def result(case: Case = HTTP, durations: tuple[float, ...] = (0.5, 0.4, 0.6), **
     )
 
 
+def sequential(median_s: float) -> CaseResult:
+    """A sequential case measured apart from the others (no interleaved group)."""
+    return dataclasses.replace(result(CPU), durations_s=(median_s,) * 3)
+
+
 def test_waiting_kind_efficiency_is_the_latency_bound_over_median() -> None:
     info = extra_info(result())
     assert info["ideal_s"] == pytest.approx(0.3)  # ceil(12 / 4) x 100 ms
@@ -69,7 +74,7 @@ def test_waiting_kind_efficiency_is_the_latency_bound_over_median() -> None:
 
 def test_cpu_kind_ideal_is_sequential_time_over_usable_cores() -> None:
     # 4 workers, 8 tasks, but only 2 usable CPUs: the best is the baseline halved.
-    info = extra_info(result(CPU), baseline_s=1.0)
+    info = extra_info(result(CPU), baseline=sequential(1.0))
     assert info["ideal_s"] == pytest.approx(0.5)
     assert info["efficiency"] == pytest.approx(1.0)
     assert info["speedup"] == pytest.approx(2.0)
@@ -77,7 +82,7 @@ def test_cpu_kind_ideal_is_sequential_time_over_usable_cores() -> None:
 
 def test_cpu_kind_ideal_is_limited_by_tasks() -> None:
     one_task = dataclasses.replace(CPU, params={"tasks": 1, "iterations": 10})
-    assert extra_info(result(one_task), baseline_s=1.0)["ideal_s"] == pytest.approx(1.0)
+    assert extra_info(result(one_task), baseline=sequential(1.0))["ideal_s"] == pytest.approx(1.0)
 
 
 def test_without_a_sequential_run_there_is_no_speedup_or_cpu_ideal() -> None:

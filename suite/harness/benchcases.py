@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable, Terminated
-from suite.harness import launcher, metrics
+from suite.harness import groups, launcher, metrics
 from suite.harness.backend import BackendError
 from suite.harness.interpreters import Interpreter
-from suite.harness.runstate import BACKENDS, BASELINES, CASES, OUTCOMES, RECORDS
+from suite.harness.launcher import CaseResult
+from suite.harness.runstate import BASELINES, CASES, OUTCOMES, RECORDS
 from suite.spec import registry
 from suite.spec.cases import Case
 
@@ -67,14 +68,7 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
         pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
     failure: CaseFailed | None = None
     try:
-        endpoint = _endpoint(config, case)
-    except BackendError as exc:
-        failure = CaseFailed(str(exc))
-    if failure is not None:  # failed outside the handler, so no exception chain is printed
-        record.failed("failed", failure.reason)
-        pytest.fail(f"{case.scenario} {case.id}: {failure.reason}", pytrace=False)
-    try:
-        result = launcher.run_case(case, python=python.path, endpoint=endpoint)
+        result = _measure(request, module, case, python)
     except ModelUnavailable as exc:
         record.failed("unavailable", str(exc))
         pytest.skip(f"{case.model} unavailable: {exc}")
@@ -97,26 +91,38 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     clock.load(result.durations_s)
     baselines = request.config.stash[BASELINES]
     if case.model == "sequential":  # first in model order, so later cases can compare
-        baselines[(case.scenario, python.label)] = statistics.median(result.durations_s)
+        baselines[(case.scenario, python.label)] = result
     info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
+    if result.group is None and case.interleave:
+        info["alone_reason"] = groups.alone_reason(case)
     median_s = statistics.median(result.durations_s)
     record.measured({**info, "median_s": median_s, "interpreter": python.label})
     benchmark.extra_info.update(info)
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
 
 
-def _endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
-    backend = registry.workload(case.kind).backend
-    return None if backend is None else config.stash[BACKENDS].endpoint(backend)
+def _measure(
+    request: pytest.FixtureRequest, module: pytest.Module, case: Case, python: Interpreter
+) -> CaseResult:
+    """The case's result: from its scenario's interleaved group, or measured alone now."""
+    found = groups.outcome(module, request.session, request.node.callspec.id)
+    if isinstance(found, Exception):
+        raise found
+    if found is not None:
+        return found
+    try:
+        endpoint = groups.endpoint(request.config, case)
+    except BackendError as exc:
+        raise CaseFailed(str(exc)) from None
+    return launcher.run_case(case, python=python.path, endpoint=endpoint)
 
 
 def _backend_death(config: pytest.Config, case: Case) -> str | None:
     """Why the case's server is gone, if it died while the case ran (never restarted)."""
-    backend = registry.workload(case.kind).backend
-    if backend is None:
+    if registry.workload(case.kind).backend is None:
         return None
     try:
-        config.stash[BACKENDS].endpoint(backend)
+        groups.endpoint(config, case)
     except BackendError as exc:
         return f"{exc} while this case ran; its requests failed"
     return None

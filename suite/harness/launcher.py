@@ -53,6 +53,10 @@ class CaseResult:
     #: Highest resident memory of the worker's process tree seen during measured rounds.
     peak_rss_bytes: int = 0
     rss_samples: int = 0
+    #: The interleaved group the case was measured in (its shuffle seed), if any, and
+    #: the cycle of each measured round: rounds of one cycle ran side by side.
+    group: int | None = None
+    cycles: tuple[int, ...] = ()
 
     @property
     def errors(self) -> dict[str, int]:
@@ -64,10 +68,14 @@ class CaseResult:
         return "degraded" if self.errors else "ok"
 
 
-def job_json(case: Case, endpoint: dict[str, Any] | None = None, scratch: str | None = None) -> str:
-    """What a worker reads on stdin: the case, where its backend listens, and a folder of
-    its own (removed after the case, also when the worker was killed)."""
-    return json.dumps({"case": dataclasses.asdict(case), "endpoint": endpoint, "scratch": scratch})
+def job_json(
+    case: Case, endpoint: dict[str, Any] | None = None, scratch: str | None = None, paced: bool = False
+) -> str:
+    """What a worker reads on its first line of stdin: the case, where its backend listens,
+    a folder of its own (removed after the case, also when the worker was killed), and
+    whether the parent paces its rounds."""
+    job = {"case": dataclasses.asdict(case), "endpoint": endpoint, "scratch": scratch, "paced": paced}
+    return json.dumps(job)
 
 
 def worker_command(python: str) -> list[str]:
@@ -136,8 +144,13 @@ def exit_reason(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
-class _Session:
-    """One worker process for one case, from launch to a :class:`CaseResult`."""
+class Session:
+    """One worker process for one case, from launch to a :class:`CaseResult`.
+
+    :meth:`run` measures every round at once. Interleaved rounds call :meth:`start`,
+    then :meth:`next_round` once per cycle, then :meth:`finish`: the worker is paced and
+    runs each round only when told.
+    """
 
     def __init__(
         self,
@@ -145,8 +158,10 @@ class _Session:
         python: str,
         on_event: Callable[[dict[str, Any]], None] | None,
         endpoint: dict[str, Any] | None,
+        paced: bool = False,
+        group: int | None = None,
     ) -> None:
-        self.case, self.on_event, self.python = case, on_event, python
+        self.case, self.on_event, self.python, self.paced, self.group = case, on_event, python, paced, group
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
             worker_command(python),
@@ -160,8 +175,18 @@ class _Session:
         assert self.proc.stdout is not None
         self.reader = LineReader(self.proc.stdout)
         self.scratch = tempfile.mkdtemp(prefix="suite-case-")
-        self.proc.stdin.write(job_json(case, endpoint, self.scratch).encode())
-        self.proc.stdin.close()
+        self.rounds: list[dict[str, Any]] = []
+        self._tell(job_json(case, endpoint, self.scratch, paced))
+        if not paced:
+            self.proc.stdin.close()
+
+    def _tell(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # the worker is gone: the next message it does not send says how
 
     def expect(
         self, timeout_s: float, what: str, on_idle: Callable[[], None] | None = None
@@ -194,34 +219,54 @@ class _Session:
             raise ModelUnavailable(message["reason"])
         return message
 
-    def run(self) -> CaseResult:
+    def start(self) -> None:
+        """Wait until the worker has built its pool (loop, cluster) and is ready."""
         case = self.case
-        hello = self.expect(STARTUP_TIMEOUT_S, "the worker to start")
-        ready = self.expect(STARTUP_TIMEOUT_S, f"{case.model} to start {case.workers} workers")
+        self.hello = self.expect(STARTUP_TIMEOUT_S, "the worker to start")
+        self.ready = self.expect(STARTUP_TIMEOUT_S, f"{case.model} to start {case.workers} workers")
         # Peak memory is sampled from here, so no sampling thread competes in the worker.
-        sampler = resources.PeakSampler(hello["pid"])
-        rounds = [
-            self.expect(
-                case.timeout_s + GRACE_S,
-                f"round {i} (timeout_s={case.timeout_s:g})",
-                sampler.sample if i >= case.warmup else None,
-            )
-            for i in range(case.warmup + case.rounds)
-        ]
-        done = self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
-        peak = max(sampler.peak, done.get("rss_end_bytes") or 0)
-        return CaseResult(
-            case=case,
-            durations_s=tuple(r["duration_s"] for r in rounds if not r["warmup"]),
-            warmup_s=tuple(r["duration_s"] for r in rounds if r["warmup"]),
-            checksum=rounds[-1]["checksum"],
-            startup_s=ready["startup_s"],
-            start_method=ready["start_method"],
-            env=hello["env"],
-            summary={k: v for k, v in done.items() if k != "event"},
-            peak_rss_bytes=peak,
-            rss_samples=sampler.samples,
+        self.sampler = resources.PeakSampler(self.hello["pid"])
+
+    def next_round(self, cycle: int | None = None) -> dict[str, Any]:
+        """Run (paced) or wait for the next round; ``cycle`` only names it in errors."""
+        index = len(self.rounds)
+        if self.paced:
+            self._tell(protocol.GO)
+        where = f"round {index}" + (f" (cycle {cycle})" if cycle is not None and cycle != index else "")
+        message = self.expect(
+            self.case.timeout_s + GRACE_S,
+            f"{where} (timeout_s={self.case.timeout_s:g})",
+            self.sampler.sample if index >= self.case.warmup else None,
         )
+        self.rounds.append(message)
+        return message
+
+    def finish(self) -> CaseResult:
+        """The worker's closing report, after its last round."""
+        if self.paced:
+            self._tell(protocol.STOP)
+        done = self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
+        measured = [r for r in self.rounds if not r["warmup"]]
+        return CaseResult(
+            case=self.case,
+            durations_s=tuple(r["duration_s"] for r in measured),
+            warmup_s=tuple(r["duration_s"] for r in self.rounds if r["warmup"]),
+            checksum=self.rounds[-1]["checksum"],
+            startup_s=self.ready["startup_s"],
+            start_method=self.ready["start_method"],
+            env=self.hello["env"],
+            summary={k: v for k, v in done.items() if k != "event"},
+            peak_rss_bytes=max(self.sampler.peak, done.get("rss_end_bytes") or 0),
+            rss_samples=self.sampler.samples,
+            group=self.group,
+            cycles=tuple(r["index"] for r in measured) if self.paced else (),
+        )
+
+    def run(self) -> CaseResult:
+        self.start()
+        for _ in range(self.case.warmup + self.case.rounds):
+            self.next_round()
+        return self.finish()
 
     def close(self, finished: bool) -> None:
         if finished:
@@ -232,6 +277,9 @@ class _Session:
         self.reader.close()
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+        if self.proc.stdin is not None and not self.proc.stdin.closed:  # a paced worker's
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         self.stderr.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -250,7 +298,7 @@ def run_case(
     :raises CaseFailed: the worker raised, died, or missed a deadline; it is stopped
     :raises ModelUnavailable: the model cannot run under ``python``
     """
-    session = _Session(case, python, on_event, endpoint)
+    session = Session(case, python, on_event, endpoint)
     finished = False
     try:
         result = session.run()

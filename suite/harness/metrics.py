@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from suite.harness.launcher import CaseResult
+from suite.results import robust
 from suite.spec import registry
 
 ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
@@ -59,13 +60,32 @@ def resource_use(result: CaseResult) -> dict[str, Any]:
     }
 
 
-def extra_info(result: CaseResult, baseline_s: float | None = None) -> dict[str, Any]:
+def speedup(result: CaseResult, baseline: CaseResult | None) -> dict[str, Any]:
+    """Speedup over the sequential case: paired by cycle when both ran in one interleaved
+    group (the median of each cycle's ratio, with its 95% interval), else the ratio of
+    the medians."""
+    if baseline is None:
+        return {"speedup": None, "speedup_interval": None, "paired": False}
+    if result.group is not None and result.group == baseline.group:
+        ratios = robust.paired_ratios(
+            dict(zip(baseline.cycles, baseline.durations_s, strict=True)),
+            dict(zip(result.cycles, result.durations_s, strict=True)),
+        )
+        if ratios:
+            value, low, high = robust.median_with_interval(ratios)
+            return {"speedup": value, "speedup_interval": [low, high], "paired": True}
+    base, median_s = statistics.median(baseline.durations_s), statistics.median(result.durations_s)
+    return {"speedup": base / median_s if median_s > 0 else None, "speedup_interval": None, "paired": False}
+
+
+def extra_info(result: CaseResult, baseline: CaseResult | None = None) -> dict[str, Any]:
     """What pytest-benchmark stores beside the round times: what ran, where, and why it won.
 
-    :param baseline_s: the sequential median of the same scenario in the same run
+    :param baseline: the sequential case of the same scenario and interpreter in this run
     """
     case, summary = result.case, result.summary
     median_s = statistics.median(result.durations_s)
+    baseline_s = statistics.median(baseline.durations_s) if baseline is not None else None
     workload_class = registry.workload(case.kind)
     workload = workload_class(workload_class.Params.model_validate(case.params))
     ideal_s = workload.ideal_s(case.workers, baseline_s, result.env.get("usable_cpus") or 1)
@@ -94,7 +114,9 @@ def extra_info(result: CaseResult, baseline_s: float | None = None) -> dict[str,
         "throughput_per_s": median(
             [ok / d for ok, d in zip(ok_per_round, result.durations_s, strict=False) if d > 0]
         ),
-        "speedup": baseline_s / median_s if baseline_s and median_s > 0 else None,
+        **speedup(result, baseline),
+        "interleaved": result.group is not None,
+        "extra_rounds": max(0, len(result.durations_s) - case.rounds),
         "ideal_s": ideal_s,
         "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,
         "cv": cv,
@@ -107,6 +129,6 @@ def extra_info(result: CaseResult, baseline_s: float | None = None) -> dict[str,
             info[name] = median(per_round)
     if result.status == "degraded":
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.errors.items()))
-        info["reason"] = f"{counts} in {case.rounds} measured rounds of {case.tasks} tasks"
+        info["reason"] = f"{counts} in {len(result.durations_s)} measured rounds of {case.tasks} tasks"
     info.update(workload_class.result_names(info))
     return info

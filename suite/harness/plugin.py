@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from suite.errors import ScenarioError
-from suite.harness import benchcases, environment, interpreters
+from suite.harness import benchcases, environment, groups, interpreters
 from suite.harness.backend import Backends
 from suite.harness.interpreters import Interpreter
 from suite.harness.progress import Progress
@@ -29,14 +29,17 @@ from suite.harness.runstate import (
     BACKENDS,
     BASELINES,
     CASES,
+    GROUPS,
     INCOMING,
+    INTERLEAVED,
     OUTCOMES,
+    PROBE,
     PROGRESS,
     RECORDS,
     SAVED,
     SCENARIOS,
 )
-from suite.results import saving, summary
+from suite.results import capacity, saving, summary
 from suite.spec import registry
 from suite.spec.cases import Case, Overrides, build
 from suite.spec.scenario import SUFFIXES, Scenario, load
@@ -139,15 +142,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Weigh each case by its rounds for the estimate of what is left. An interleaved
+    group is measured while its file's first case runs: that case carries the group."""
     cases = session.config.stash[CASES]
-    weights = []
+    weights: dict[str, int] = {}
+    carrier: dict[str, str] = {}
     for item in session.items:
         module = item.getparent(pytest.Module)
         callspec = getattr(item, "callspec", None)
         found = cases.get((module.nodeid, callspec.id)) if module and callspec else None
-        if found is not None:
-            weights.append((item.nodeid, found[0].rounds + found[0].warmup))
-    session.config.stash[PROGRESS] = Progress.of(weights)
+        if module is None or found is None:
+            continue
+        case, python = found
+        weight = case.rounds + case.warmup
+        if python.error is None and groups.alone_reason(case) is None:
+            first = carrier.setdefault(module.nodeid, item.nodeid)
+            weights[first] = weights.get(first, 0) + weight
+            weights.setdefault(item.nodeid, 0)
+        else:
+            weights[item.nodeid] = weight
+    session.config.stash[PROGRESS] = Progress.of(weights.items())
 
 
 #: What ``pytest_report_teststatus`` returns: category, letter (``-q``), word (``-v``).
@@ -178,6 +192,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("=", "concurrency suite summary")
         for line in summary.render(outcomes, list(registry.runners())):
             terminalreporter.write_line(line)
+    for line in capacity.warnings(_capacity(config)["readings"], None):
+        terminalreporter.write_line(f"warning: {line}")
     if config.getoption("suite_quick"):
         terminalreporter.write_line(
             "a --quick look: fewer rounds, tasks and workers, smaller tasks; `suite compare` will not "
@@ -191,6 +207,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[CASES] = {}
     config.stash[SCENARIOS] = {}
+    config.stash[GROUPS] = {}
+    config.stash[INTERLEAVED] = {}
     config.stash[BASELINES] = {}
     config.stash[OUTCOMES] = []
     config.stash[RECORDS] = {}
@@ -207,6 +225,12 @@ def pytest_configure(config: pytest.Config) -> None:
         incoming = results / f".incoming-{os.getpid()}-{os.urandom(4).hex()}.json"
         config.stash[INCOMING] = incoming
         config.option.benchmark_json = incoming
+
+
+def _capacity(config: pytest.Config) -> dict[str, Any]:
+    """The capacity probe's readings of this run, for the saved run and the summary."""
+    found = config.stash.get(PROBE, None)
+    return {"cpus": found.cpus, "readings": found.readings} if found else {"cpus": None, "readings": []}
 
 
 def _skeleton(config: pytest.Config) -> dict[str, Any]:
@@ -255,6 +279,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "not_run": not_run,
         "scenarios": config.stash[SCENARIOS],
         "quick": bool(config.getoption("suite_quick")),
+        "interleaved": config.stash[INTERLEAVED],
+        "capacity": _capacity(config),
     }
     from pytest_benchmark.utils import get_machine_id  # its storage folder for this machine
 

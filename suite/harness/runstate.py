@@ -12,17 +12,20 @@ from typing import Any
 import pytest
 
 from suite.harness.backend import Backends
+from suite.harness.capacity import CapacityProbe
+from suite.harness.interleave import Outcome
 from suite.harness.interpreters import Interpreter
+from suite.harness.launcher import CaseResult
 from suite.harness.progress import Progress
 from suite.spec.cases import Case
 
-#: Every collected case and the interpreter it runs under, by (scenario file node id, case id).
 #: Each collected scenario's description (its question first), by scenario name.
 SCENARIOS = pytest.StashKey[dict[str, str]]()
+#: Every collected case and the interpreter it runs under, by (scenario file node id, case id).
 CASES = pytest.StashKey[dict[tuple[str, str], tuple[Case, Interpreter]]]()
 BACKENDS = pytest.StashKey[Backends]()
-#: Sequential medians by scenario and interpreter, for speedup and CPU ideals.
-BASELINES = pytest.StashKey[dict[tuple[str, str], float]]()
+#: The sequential case's result by scenario and interpreter, for speedups and CPU ideals.
+BASELINES = pytest.StashKey[dict[tuple[str, str], CaseResult]]()
 #: extra_info of every measured case, for the summary after the run.
 OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
 #: Each case that began, by node id: its status and reason, for the saved results.
@@ -33,3 +36,9 @@ INCOMING = pytest.StashKey[Path]()
 SAVED = pytest.StashKey[Path]()
 #: Elapsed time and what is left, shown on each case's result line.
 PROGRESS = pytest.StashKey[Progress]()
+#: Outcomes of each scenario file's interleaved group, by the file's node id.
+GROUPS = pytest.StashKey[dict[str, dict[str, Outcome]]]()
+#: What each interleaved scenario ran side by side (its seed, cases, and who ran alone).
+INTERLEAVED = pytest.StashKey[dict[str, dict[str, Any]]]()
+#: The capacity probe, started at the first scenario.
+PROBE = pytest.StashKey[CapacityProbe]()

@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -151,10 +152,21 @@ def _counters(workload: Workload) -> dict[str, float]:
     return {**resources.cpu_counters(), **workload.counters()}
 
 
-def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tally:
+def _round_indexes(case: Case, paced: TextIO | None) -> Iterator[int]:
+    """Every round at once, or (``paced``) one round each time the parent says so."""
+    if paced is None:
+        yield from range(case.warmup + case.rounds)
+        return
+    index = 0
+    while paced.readline().strip() == protocol.GO:
+        yield index
+        index += 1
+
+
+def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: TextIO | None) -> Tally:
     expected: str | None = None
     tally = Tally()
-    for index in range(case.warmup + case.rounds):
+    for index in _round_indexes(case, paced):
         before = _counters(workload)
         result = runner.run_round(case.tasks, index)
         grown = _grown(before, _counters(workload))
@@ -182,11 +194,19 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO) -> Tall
     return tally
 
 
-def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: str | None = None) -> None:
+def measure(
+    case: Case,
+    endpoint: dict[str, Any] | None,
+    out: TextIO,
+    scratch: str | None = None,
+    paced: TextIO | None = None,
+) -> None:
     """Start the case's runner, run its rounds, and report each step on ``out``.
 
     :param scratch: an empty folder of the case's own, shared by its processes and
         removed by the launcher after the case
+    :param paced: where the parent says ``go`` before each round (interleaved rounds);
+        ``None`` runs them all at once
     """
     limit = raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
@@ -205,7 +225,7 @@ def measure(case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: s
         protocol.send(
             out, protocol.READY, startup_s=time.perf_counter() - began, start_method=runner.start_method
         )
-        tally = _rounds(case, runner, workload, out)
+        tally = _rounds(case, runner, workload, out, paced)
         # Memory while the pool still stands: USS is too slow to sample during rounds.
         uss, pss = resources.unique_and_proportional_bytes()
         memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
@@ -230,8 +250,9 @@ def main() -> int:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     try:
-        job = json.loads(sys.stdin.read())
-        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("scratch"))
+        job = json.loads(sys.stdin.readline())
+        paced = sys.stdin if job.get("paced") else None
+        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("scratch"), paced)
     except BaseException as exc:  # reported, then the exit code says it failed
         leaf = _leaf(exc)
         protocol.send(

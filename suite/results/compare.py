@@ -12,10 +12,12 @@ import csv
 import io
 import json
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from suite.results import capacity
 from suite.results.history import Measurement, Run
 from suite.results.summary import fmt_time
 from suite.spec import registry
@@ -65,7 +67,10 @@ class Change:
     median_s: float
     change_pct: float
     p_value: float | None
-    verdict: str  # slower, faster, unchanged, untested, not comparable
+    verdict: str  # slower, faster, unchanged, untested, not comparable, cannot tell from noise
+    #: The smallest change this comparison can tell from run-to-run noise, and why.
+    floor_pct: float = MIN_CHANGE_PCT
+    floor_why: str = "--min-change"
 
     @property
     def label(self) -> str:
@@ -134,18 +139,19 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
 
 
 def change(
-    base: Measurement, new: Measurement, base_run: Run, run: Run, min_change_pct: float = MIN_CHANGE_PCT
+    base: Measurement,
+    new: Measurement,
+    base_run: Run,
+    run: Run,
+    min_change_pct: float = MIN_CHANGE_PCT,
+    floor: tuple[float, str] | None = None,
 ) -> Change:
+    """One case from ``base_run`` to ``run``: significant (Mann-Whitney U on the rounds)
+    and beyond the noise floor (``floor``: percent and why; default ``--min-change``)."""
     pct = (new.median / base.median - 1) * 100 if base.median > 0 else 0.0
     p = p_value(base.rounds, new.rounds) if base_run.quick == run.quick else None
-    if base_run.quick != run.quick:
-        verdict = "not comparable"  # a --quick look did less work per case than a full run
-    elif p is None:
-        verdict = "untested"
-    elif p >= ALPHA or abs(pct) < min_change_pct:
-        verdict = "unchanged"
-    else:
-        verdict = "slower" if pct > 0 else "faster"
+    floor_pct, why = floor or (min_change_pct, "--min-change")
+    verdict = _verdict(pct, p, min_change_pct, floor_pct, base_run.quick == run.quick)
     return Change(
         base.scenario,
         base.model,
@@ -157,12 +163,81 @@ def change(
         pct,
         p,
         verdict,
+        floor_pct,
+        why,
     )
+
+
+def _verdict(pct: float, p: float | None, min_change_pct: float, floor_pct: float, comparable: bool) -> str:
+    if not comparable:
+        return "not comparable"  # a --quick look did less work per case than a full run
+    if p is None:
+        return "untested"
+    if p >= ALPHA or abs(pct) < min_change_pct:
+        return "unchanged"
+    if abs(pct) < floor_pct:
+        return "cannot tell from noise"
+    return "slower" if pct > 0 else "faster"
+
+
+def drift_pct(a: Run, b: Run, scenario: str) -> float | None:
+    """How much the machine itself moved between two runs during ``scenario``, by the
+    capacity probe: the larger change of single-core speed and of available cores."""
+    seen = []
+    for run in (a, b):
+        readings = [r for r in run.probe_readings if r.get("scenario") == scenario] or run.probe_readings
+        seen.append(capacity.summary(readings))
+    first, second = seen
+    if first is None or second is None:
+        return None
+    single = abs(second["single_s"] / first["single_s"] - 1)
+    cores = abs(second["parallelism"] / first["parallelism"] - 1)
+    return 100 * max(single, cores)
+
+
+def history_spread_pct(history: Sequence[Run], m: Measurement, base_run: Run, run: Run) -> float | None:
+    """This case's run-to-run spread over other saved full runs of the baseline's code
+    and the same work (same commit and parameters, 3 runs or more; never the two runs
+    compared): the range of their medians, as a percent of the lowest."""
+    same_code = [
+        h
+        for h in history
+        if base_run.commit and h.commit == base_run.commit and not h.quick
+        if h.path not in (base_run.path, run.path)
+    ]
+    medians = [
+        c.median
+        for other in same_code
+        for c in other.measurements
+        if c.key == m.key
+        and c.interpreter == m.interpreter
+        and c.median > 0
+        and c.info.get("params") == m.info.get("params")  # the same work, not another size
+    ]
+    if len(medians) < 3:
+        return None
+    return (max(medians) / min(medians) - 1) * 100
+
+
+def noise_floor(
+    base_run: Run, run: Run, m: Measurement, min_change_pct: float, history: Sequence[Run] = ()
+) -> tuple[float, str]:
+    """The smallest change that can be told from noise between two single runs."""
+    floor, why = min_change_pct, "--min-change"
+    drift = drift_pct(base_run, run, m.scenario)
+    if drift is not None and drift > floor:
+        floor, why = drift, "the machine moved this much between the runs (capacity probe)"
+    spread = history_spread_pct(history, m, base_run, run)
+    if spread is not None and spread > floor:
+        floor, why = spread, "this case's medians spread this much across other runs of the same code"
+    return floor, why
 
 
 def _change_cell(c: Change) -> str:
     if c.verdict == "not comparable":
         return f"{fmt_time(c.median_s)} not comparable (quick vs full run)"
+    if c.verdict == "cannot tell from noise":
+        return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% cannot tell from noise (< {c.floor_pct:.0f}%)"
     p = " (too few rounds to test)" if c.p_value is None else f", p={c.p_value:.3f}"
     return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% {c.verdict}{p}"
 
@@ -244,7 +319,14 @@ def quick_warnings(runs: Sequence[Run]) -> list[str]:
     ]
 
 
-def compare(runs: Sequence[Run], by: str | None = None, min_change_pct: float = MIN_CHANGE_PCT) -> Comparison:
+def compare(
+    runs: Sequence[Run],
+    by: str | None = None,
+    min_change_pct: float = MIN_CHANGE_PCT,
+    history: Sequence[Run] = (),
+) -> Comparison:
+    """One run: winners and ties. Several: each case's change from the first run, told
+    from noise by the capacity probe's drift and ``history``'s run-to-run spread."""
     result = Comparison(
         warnings=environment_warnings(runs)
         + quick_warnings(runs)
@@ -269,9 +351,126 @@ def compare(runs: Sequence[Run], by: str | None = None, min_change_pct: float = 
         new_by_key = {m.key: m for m in run.measurements}
         for m in base.measurements:
             if m.key in new_by_key:
-                result.changes.append(change(m, new_by_key[m.key], base, run, min_change_pct))
-    result.tables = history_tables(runs, result.changes)
+                floor = noise_floor(base, run, m, min_change_pct, history)
+                result.changes.append(change(m, new_by_key[m.key], base, run, min_change_pct, floor))
+    result.tables = machine_tables(runs) + history_tables(runs, result.changes)
+    result.warnings += drift_warnings(runs, min_change_pct)
     return result
+
+
+def machine_tables(runs: Sequence[Run]) -> list[Table]:
+    """The capacity probe of each run side by side (none when no run has readings)."""
+    seen = [(run, capacity.summary(run.probe_readings)) for run in runs]
+    if all(s is None for _, s in seen):
+        return []
+    first = next(s for _, s in seen if s is not None)
+    rows = []
+    for run, s in seen:
+        if s is None:
+            rows.append([run.label, "0", "-", "-", "-", "-"])
+            continue
+        rows.append(
+            [
+                run.label,
+                str(len(run.probe_readings)),
+                f"{s['parallelism']:.2f} of {run.capacity.get('cpus') or '?'}",
+                f"{s['parallelism_min']:.2f}",
+                f"{s['single_s'] * 1000:.1f}ms",
+                f"{(s['single_s'] / first['single_s'] - 1) * 100:+.1f}%",
+            ]
+        )
+    headers = ["run", "readings", "cores given (median)", "lowest", "probe loop", "loop vs first"]
+    return [Table("The machine during each run (capacity probe)", headers, rows)]
+
+
+def drift_warnings(runs: Sequence[Run], min_change_pct: float) -> list[str]:
+    notes = []
+    for run in runs[1:]:
+        scenarios = dict.fromkeys(m.scenario for m in run.measurements)
+        moved = {
+            s: d for s in scenarios if (d := drift_pct(runs[0], run, s)) is not None and d > min_change_pct
+        }
+        if moved:
+            worst = max(moved, key=moved.__getitem__)
+            notes.append(
+                f"the machine itself moved between {runs[0].label} and {run.label}: by up to "
+                f"{moved[worst]:.0f}% ({worst}; capacity probe). Changes smaller than that in a "
+                "scenario are reported as 'cannot tell from noise', not as slower or faster"
+            )
+        elif not run.probe_readings or not runs[0].probe_readings:
+            notes.append(
+                f"{run.label} or {runs[0].label} has no capacity probe readings: how much the machine "
+                "moved between them is unknown, and only --min-change guards against it"
+            )
+    return notes
+
+
+def compare_sides(
+    before: Sequence[Run], after: Sequence[Run], min_change_pct: float = MIN_CHANGE_PCT
+) -> Comparison:
+    """Several runs per side: each case's run medians, before against after (Welch's t-test
+    on their logarithms), so the run-to-run variance is inside the test."""
+    runs = [*before, *after]
+    result = Comparison(
+        warnings=environment_warnings(runs) + quick_warnings(runs) + [w for r in runs for w in r.warnings()]
+    )
+    label_a = f"{before[0].label} (+{len(before) - 1} runs)" if len(before) > 1 else before[0].label
+    label_b = f"{after[0].label} (+{len(after) - 1} runs)" if len(after) > 1 else after[0].label
+    comparable = all(r.quick == runs[0].quick for r in runs)
+    keys = dict.fromkeys(m.key for run in before for m in run.measurements)
+    for key in keys:
+        a = [m.median for run in before for m in run.measurements if m.key == key and m.median > 0]
+        b = [m.median for run in after for m in run.measurements if m.key == key and m.median > 0]
+        if not a or not b:
+            continue
+        pct = (statistics.median(b) / statistics.median(a) - 1) * 100
+        p = median_test(a, b) if comparable else None
+        verdict = _verdict(pct, p, min_change_pct, min_change_pct, comparable)
+        median_a, median_b = statistics.median(a), statistics.median(b)
+        change_ = Change(
+            key[0],
+            key[1],
+            key[2],
+            label_a,
+            label_b,
+            median_a,
+            median_b,
+            pct,
+            p,
+            verdict,
+            min_change_pct,
+            "the runs' own spread is in the test",
+        )
+        result.changes.append(change_)
+    result.tables = machine_tables(runs) + _sides_tables(result.changes, label_a, label_b)
+    return result
+
+
+def median_test(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value that two sets of run medians differ: Welch's t-test on their
+    logarithms (a slowdown is a ratio); ``None`` with fewer than 2 runs on a side."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    logs_a, logs_b = [math.log(v) for v in a], [math.log(v) for v in b]
+    if statistics.pvariance(logs_a) == 0 and statistics.pvariance(logs_b) == 0:
+        return 1.0 if statistics.fmean(logs_a) == statistics.fmean(logs_b) else 0.0
+    from scipy.stats import ttest_ind
+
+    return float(ttest_ind(logs_a, logs_b, equal_var=False).pvalue)
+
+
+def _sides_tables(changes: Sequence[Change], label_a: str, label_b: str) -> list[Table]:
+    tables = []
+    for scenario in dict.fromkeys(c.scenario for c in changes):
+        rows = [
+            [c.label, fmt_time(c.baseline_median_s), _change_cell(c)]
+            for c in sorted(
+                (c for c in changes if c.scenario == scenario), key=lambda c: _rank(c.model, c.workers)
+            )
+        ]
+        title = f"{scenario}: change of the runs' medians (Welch's t-test on logs, alpha {ALPHA})"
+        tables.append(Table(title, ["case", label_a, label_b], rows))
+    return tables
 
 
 def render_text(comparison: Comparison) -> str:

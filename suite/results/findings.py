@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from suite.results import capacity
 from suite.results.charts import charts
 from suite.results.compare import ALPHA, MIN_CHANGE_PCT, p_value
 from suite.results.history import Measurement, Run
@@ -313,7 +314,22 @@ def machine_lines(run: Run) -> list[str]:
         f"- Interpreter: {env['interpreter']}, GIL enabled: {env['GIL enabled']}",
         f"- Run: `{run.path.name}`, {run.datetime or 'unknown date'}; process start methods: "
         f"{', '.join(run.start_methods()) or '-'}",
+        *capacity_lines(run),
     ]
+
+
+def capacity_lines(run: Run) -> list[str]:
+    """What the capacity probe saw, and where the machine gave less than it claims."""
+    seen = capacity.summary(run.probe_readings)
+    if seen is None:
+        return []
+    cpus = run.capacity.get("cpus")
+    lines = [
+        f"- Capacity probe ({len(run.probe_readings)} readings): the machine gave a median "
+        f"{seen['parallelism']:.2f} of {cpus} cores (lowest {seen['parallelism_min']:.2f}), "
+        f"{seen['single_s'] * 1000:.1f} ms a probe loop"
+    ]
+    return lines + [f"- Warning: {w}" for w in run.capacity_warnings()]
 
 
 @dataclass(frozen=True)

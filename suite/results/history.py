@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import SuiteError
+from suite.results import capacity
 
 RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
 
@@ -86,6 +87,18 @@ class Run:
     #: Whether the run was a ``--quick`` look (fewer, smaller tasks): not for comparing
     #: with full runs.
     quick: bool = False
+    #: The capacity probe's readings: ``{"cpus": N, "readings": [...]}`` (empty before it).
+    capacity: dict[str, Any] = field(default_factory=dict)
+    #: The code that ran: commit id, ``+dirty`` with uncommitted changes; "" if unknown.
+    commit: str = ""
+
+    @property
+    def probe_readings(self) -> list[dict[str, Any]]:
+        return [r for r in self.capacity.get("readings") or () if isinstance(r, dict)]
+
+    def capacity_warnings(self) -> list[str]:
+        """Where the capacity probe saw the machine give less than it claims, or change."""
+        return capacity.warnings(self.probe_readings, self.capacity.get("cpus"))
 
     @property
     def label(self) -> str:
@@ -174,18 +187,26 @@ def read_run(path: Path) -> Run:
         tuple(map(str, suite.get("not_run") or ())),
         {str(k): str(v) for k, v in (suite.get("scenarios") or {}).items() if v},
         bool(suite.get("quick")),
+        suite["capacity"] if isinstance(suite.get("capacity"), dict) else {},
+        _commit(data.get("commit_info")),
     )
+
+
+def _commit(info: Any) -> str:
+    if not isinstance(info, dict) or not info.get("id"):
+        return ""
+    return str(info["id"]) + ("+dirty" if info.get("dirty") else "")
 
 
 def saved_files(results: Path) -> list[Path]:
     return sorted(p for p in results.glob("*/*.json") if RUN_FILE.match(p.name))
 
 
-def resolve(spec: str, results: Path) -> Path:
-    """A run's file from its number (``0003`` or ``3``), its name, or a path."""
+def matches(spec: str, results: Path) -> list[Path]:
+    """Every run file ``spec`` names: a number (``0003`` or ``3``), a name, or a path."""
     path = Path(spec)
     if path.suffix == ".json" and path.exists():
-        return path
+        return [path]
     files = saved_files(results)
     if spec.isdigit():
         found = [p for p in files if p.name.startswith(f"{int(spec):04d}_")]
@@ -194,9 +215,31 @@ def resolve(spec: str, results: Path) -> Path:
     if not found:
         known = ", ".join(p.stem for p in files[-10:]) or "none"
         raise HistoryError(f"no saved run {spec!r} under {results} (latest: {known})")
+    return found
+
+
+def resolve(spec: str, results: Path) -> Path:
+    """A run's file from its number (``0003`` or ``3``), its name, or a path."""
+    found = matches(spec, results)
     if len(found) > 1:
         raise HistoryError(f"{spec!r} matches several runs: {', '.join(map(str, found))}; give a path")
     return found[0]
+
+
+def load_side(spec: str, results: Path) -> list[Run]:
+    """One side of a comparison: ``1,2,3``, or a name several runs were saved under."""
+    return [read_run(p) for part in spec.split(",") if part.strip() for p in matches(part.strip(), results)]
+
+
+def load_history(results: Path) -> list[Run]:
+    """Every readable saved run under ``results``, oldest first (unreadable ones are skipped)."""
+    runs = []
+    for path in saved_files(results):
+        try:
+            runs.append(read_run(path))
+        except HistoryError:
+            continue
+    return runs
 
 
 def load(specs: Sequence[str], results: Path) -> list[Run]:

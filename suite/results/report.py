@@ -52,6 +52,9 @@ def warning_groups(runs: Sequence[Run], comparison_warnings: Sequence[str]) -> d
     """Every warning about the runs, grouped by kind, each kind in the order a reader needs."""
     groups: dict[str, list[str]] = {
         "runs differ in their environment": environment_warnings(runs),
+        "the machine gave less than it claims, or changed": [
+            f"{run.label}: {w}" for run in runs for w in run.capacity_warnings()
+        ],
         "incomplete runs": [],
         "cases that could not be measured": [],
         "degraded cases (errors in their rounds)": [],

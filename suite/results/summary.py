@@ -139,5 +139,24 @@ def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
                 "  start-up (pool, loop or cluster; never inside a round)", cases, _startup_cell, models
             )
         lines += [f"  not run here: {model}: {reason}" for model, reason in unavailable.items()]
+        lines += how_measured(measured)
         lines += [f"  warning: {note}" for note in warnings(cases)]
     return lines
+
+
+def how_measured(infos: Sequence[Info]) -> list[str]:
+    """Whether the rounds ran side by side (interleaved) and which cases ran alone, and why."""
+    side_by_side = [i for i in infos if i.get("interleaved")]
+    notes = []
+    if side_by_side:
+        paired = any(i.get("paired") and i["model"] != "sequential" for i in side_by_side)
+        notes.append(
+            f"  rounds: {len(side_by_side)} cases side by side, one round each per cycle in shuffled order"
+            + ("; speedups are the median of each cycle's ratio to sequential" if paired else "")
+        )
+    notes += [
+        f"  ran alone: {i['model']} w{i['workers']}: {i['alone_reason']}"
+        for i in infos
+        if i.get("alone_reason")
+    ]
+    return notes

@@ -32,6 +32,13 @@ class Case:
     timeout_s: float
     #: Settings for the model, e.g. ``{"dask_address": "tcp://..."}``.
     options: dict[str, Any] = field(default_factory=dict)
+    #: Whether the scenario lets its cases' rounds run in shuffled cycles side by side.
+    interleave: bool = True
+    #: Extra rounds while the case's figure is uncertain (interleaved cases only): at most
+    #: this many measured rounds, until within ``precision_pct``, within ``budget_s``.
+    max_rounds: int = 0
+    precision_pct: float = 3.0
+    budget_s: float | None = None
 
     @property
     def id(self) -> str:
@@ -101,6 +108,11 @@ def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
                     warmup=warmup,
                     timeout_s=scenario.timeout_s,
                     options=_options(scenario, overrides),
+                    interleave=scenario.interleave,
+                    # A quick look does not refine: it is for "does it run", not for margins.
+                    max_rounds=rounds if overrides.quick or overrides.rounds else scenario.max_rounds,
+                    precision_pct=scenario.precision_pct,
+                    budget_s=scenario.budget_s,
                 )
             )
     return cases

@@ -49,6 +49,28 @@ class ScenarioFields(BaseModel):
     warmup: int = Field(default=1, ge=0, le=100, description="unmeasured rounds first")
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="limit for one round")
     dask: DaskOptions | None = Field(default=None, description="where the dask model finds its cluster")
+    max_rounds: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="rounds a case may get while its figure is uncertain; default: twice `rounds`",
+    )
+    precision_pct: float = Field(
+        default=3.0,
+        gt=0,
+        le=100,
+        description="more rounds until the 95% interval of a case's median is within this many percent",
+    )
+    budget_s: float | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="seconds the extra rounds may take; default: half the time of the planned rounds",
+    )
+    interleave: bool = Field(
+        default=True,
+        description="run the cases' rounds side by side in shuffled cycles (false: each case alone, in turn)",
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,10 @@ class Scenario:
     warmup: int
     timeout_s: float
     dask_address: str | None = None
+    interleave: bool = True
+    max_rounds: int = 0
+    precision_pct: float = 3.0
+    budget_s: float | None = None
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -175,6 +201,10 @@ def parse(doc: Document, path: Path) -> Scenario:
         warmup=top.warmup,
         timeout_s=top.timeout_s,
         dask_address=top.dask.address if top.dask else None,
+        interleave=top.interleave,
+        max_rounds=top.max_rounds if top.max_rounds is not None else 2 * top.rounds,
+        precision_pct=top.precision_pct,
+        budget_s=top.budget_s,
         lines=doc._lines,
     )
 

@@ -1,7 +1,7 @@
 """Harness overhead, measured: the suite against plain hand-written code, same work.
 
-``python -m suite.overhead`` (``tox -e bench-overhead``) runs each model on the CPU,
-hashing and sleep workloads through the suite and through :mod:`suite.overhead.handwritten`,
+``python -m suite.selfcheck.overhead`` (``tox -e bench-overhead``) runs each model on the CPU,
+hashing and sleep workloads through the suite and through :mod:`suite.selfcheck.handwritten`,
 alternating the two so slow drifts of the machine hit both, and prints the ratio of the
 medians per model. Target: at most 1.05 everywhere.
 """
@@ -65,7 +65,7 @@ def measure(model: str, kind: str, rounds: int, repeats: int) -> tuple[float, fl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m suite.overhead", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m suite.selfcheck.overhead", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3, help="alternations of suite and hand-written runs")
     parser.add_argument("--models", default=",".join(MODELS))
@@ -85,3 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     print(f"worst ratio {worst:.3f} (target <= {TARGET})")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

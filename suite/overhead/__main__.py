@@ -1,5 +1,0 @@
-import sys
-
-from suite.overhead.measure import main
-
-sys.exit(main())

@@ -1,0 +1,76 @@
+"""What the capacity probe saw during a run, in words: when the machine gave less.
+
+Readings come from :mod:`suite.harness.capacity`: each has its time, the scenario (and
+cycle) it was taken before, the single-core loop time and the available parallelism.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+#: Below this share of the CPUs the run claims, parallel speedups are understated.
+SHORT_OF_CORES = 0.85
+#: A change of single-core speed larger than this, within a run, is worth saying.
+DRIFT = 0.10
+
+Reading = dict[str, Any]
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(max(0, round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def by_scenario(readings: Sequence[Reading]) -> dict[str, list[Reading]]:
+    grouped: dict[str, list[Reading]] = {}
+    for reading in readings:
+        grouped.setdefault(str(reading.get("scenario", "?")), []).append(reading)
+    return grouped
+
+
+def summary(readings: Sequence[Reading]) -> dict[str, float] | None:
+    """Median parallelism and single-core loop time of some readings."""
+    if not readings:
+        return None
+    return {
+        "parallelism": statistics.median(float(r["parallelism"]) for r in readings),
+        "parallelism_min": min(float(r["parallelism"]) for r in readings),
+        "single_s": statistics.median(float(r["single_s"]) for r in readings),
+    }
+
+
+def warnings(readings: Sequence[Reading], cpus: int | None) -> list[str]:
+    """Scenarios during which the machine gave fewer cores than it claims (at most of the
+    readings), or ran more than :data:`DRIFT` slower or faster than over the whole run.
+
+    Within a scenario, interleaved cycles share every dip alike; these warnings are about
+    what a dip does to all of a scenario's figures, and to comparisons across scenarios.
+    """
+    if not readings:
+        return []
+    start = min(float(r["time"]) for r in readings)
+    overall = summary(readings)
+    assert overall is not None
+    notes = []
+    for scenario, rs in by_scenario(readings).items():
+        seen = summary(rs)
+        assert seen is not None
+        claimed = cpus or int(rs[0].get("cpus") or 1)
+        short = [r for r in rs if float(r["parallelism"]) < SHORT_OF_CORES * claimed]
+        if claimed > 1 and len(short) * 2 > len(rs):
+            when = f"{_clock(float(short[0]['time']) - start)}-{_clock(float(short[-1]['time']) - start)}"
+            notes.append(
+                f"only {seen['parallelism']:.1f} of {claimed} cores were available during {scenario} "
+                f"(capacity probe: short at {len(short)} of {len(rs)} readings, {when} into the run): "
+                "parallel speedups are understated"
+            )
+        change = seen["single_s"] / overall["single_s"] - 1
+        if abs(change) > DRIFT and len(by_scenario(readings)) > 1:
+            notes.append(
+                f"{scenario} ran on a machine {abs(change):.0%} {'slower' if change > 0 else 'faster'} "
+                "(single-core) than the run's median (capacity probe): compare its absolute times "
+                "with other scenarios' with care; its models met the same machine"
+            )
+    return notes

@@ -1,0 +1,9 @@
+"""Checks of the suite itself: what the harness costs, and whether it tells change from noise.
+
+``python -m suite.selfcheck.overhead`` (``tox -e bench-overhead``) times each model
+through the suite and through :mod:`.handwritten`, a self-contained script that imports
+nothing of the suite. ``python -m suite.selfcheck.truth`` (``tox -e bench-truth``) runs
+a few scenarios A, B, A with ``suite run`` (B with 15% more work in one scenario) and
+prints how many unchanged cases were reported changed and how many changed ones were
+caught. It may import :mod:`suite.spec`, :mod:`suite.harness` and :mod:`suite.results`.
+"""

@@ -1,0 +1,73 @@
+"""The capacity probe, for real, and what its readings make the suite say."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+from suite.harness.capacity import CapacityProbe
+from suite.results import capacity
+from suite.results.robust import median_interval
+
+
+def test_probe_measures_this_machine_and_leaves_nothing_running() -> None:
+    before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
+    probe = CapacityProbe()
+    try:
+        first = probe.probe(scenario="s", cycle=0)
+        assert first is not None
+        assert first["cpus"] == len(os.sched_getaffinity(0))
+        assert len(first["parallel_s"]) == first["cpus"]
+        assert 0 < first["single_s"] < 5
+        assert 0 < first["parallelism"] <= first["cpus"] * 2
+        assert first["scenario"] == "s"
+        assert probe.probe(scenario="s", cycle=1) is not None
+        assert [r["cycle"] for r in probe.readings] == [0, 1]
+    finally:
+        probe.close()
+    assert {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)} <= before
+    assert probe.probe(scenario="s") is None  # closed: no reading, no error
+
+
+def reading(t: float, scenario: str, parallelism: float, single_ms: float = 25.0) -> dict[str, object]:
+    return {
+        "time": t,
+        "scenario": scenario,
+        "parallelism": parallelism,
+        "single_s": single_ms / 1000,
+        "cpus": 2,
+    }
+
+
+def test_a_scenario_short_of_cores_at_most_readings_is_named_with_when() -> None:
+    readings = [reading(100 + k, "cpu-python", 1.2) for k in range(4)] + [reading(104, "cpu-python", 2.0)]
+    readings += [reading(200 + k, "sleep", 1.95) for k in range(5)]
+    notes = capacity.warnings(readings, 2)
+    assert len(notes) == 1
+    assert notes[0].startswith("only 1.2 of 2 cores were available during cpu-python")
+    assert "short at 4 of 5 readings, 0:00-0:03 into the run" in notes[0]
+    assert "parallel speedups are understated" in notes[0]
+
+
+def test_a_passing_dip_is_not_a_warning() -> None:
+    readings = [reading(k, "cpu-python", 1.1 if k == 2 else 1.95) for k in range(6)]
+    assert capacity.warnings(readings, 2) == []
+
+
+def test_a_scenario_on_a_slower_machine_is_named() -> None:
+    readings = [reading(k, "a", 1.9, 25.0) for k in range(5)] + [
+        reading(10 + k, "b", 1.9, 25.0) for k in range(5)
+    ]
+    readings += [reading(20 + k, "c", 1.9, 31.0) for k in range(5)]
+    notes = capacity.warnings(readings, 2)
+    assert notes == [
+        "c ran on a machine 24% slower (single-core) than the run's median (capacity probe): compare its "
+        "absolute times with other scenarios' with care; its models met the same machine"
+    ]
+
+
+def test_median_interval_covers_at_least_95_percent() -> None:
+    assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)  # too few for 95%: the whole range
+    assert median_interval([float(v) for v in range(1, 11)]) == (2.0, 9.0)
+    assert median_interval([float(v) for v in range(1, 21)]) == (6.0, 15.0)
