@@ -71,3 +71,12 @@ def test_median_interval_covers_at_least_95_percent() -> None:
     assert median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)  # too few for 95%: the whole range
     assert median_interval([float(v) for v in range(1, 11)]) == (2.0, 9.0)
     assert median_interval([float(v) for v in range(1, 21)]) == (6.0, 15.0)
+
+
+def test_a_single_core_speed_that_jumps_between_readings_is_named() -> None:
+    readings = [reading(k, "cpu-python", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.5, 16.5, 26.2))]
+    notes = capacity.warnings(readings, 2)
+    assert len(notes) == 1
+    assert notes[0].startswith(
+        "single-core speed varied by 59% between readings during cpu-python (16.5-26.2 ms"
+    )

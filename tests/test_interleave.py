@@ -107,8 +107,8 @@ def test_speedup_is_paired_by_cycle_with_an_interval() -> None:
     assert apart["speedup_interval"] is None
 
 
-def test_uncertain_cases_get_more_rounds_with_their_baseline_up_to_the_limit() -> None:
-    jobs = [dataclasses.replace(j, baseline="sequential-w1") for j in (job("sequential"), job("threads"))]
+def test_uncertain_cases_get_more_rounds_up_to_the_limit() -> None:
+    jobs = [job("sequential"), job("threads")]
     # A precision no real machine meets: every case goes on to max_rounds.
     outcomes = run_interleaved(jobs, seed=2, adapt=Adapt(max_rounds=7, precision=1e-9, budget_s=60))
     for result in outcomes.values():
@@ -118,7 +118,7 @@ def test_uncertain_cases_get_more_rounds_with_their_baseline_up_to_the_limit() -
 
 
 def test_tight_cases_stop_at_their_rounds() -> None:
-    jobs = [dataclasses.replace(j, baseline="sequential-w1") for j in (job("sequential"), job("threads"))]
+    jobs = [job("sequential"), job("threads")]
     outcomes = run_interleaved(jobs, seed=2, adapt=Adapt(max_rounds=9, precision=10.0, budget_s=60))
     assert all(
         len(r.durations_s) == BASE.rounds for r in outcomes.values() if isinstance(r, launcher.CaseResult)

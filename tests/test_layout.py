@@ -21,13 +21,11 @@ ROOMS = [
 #: What importing every module of a room may bring in, besides the room itself.
 ALLOWED = {
     "suite.tasks": set(),
-    "suite.workloads": {"suite.tasks", "suite.errors", "suite.harness"},
-    "suite.models": {"suite.workloads", "suite.tasks", "suite.errors", "suite.harness"},
-    "suite.spec": {"suite.workloads", "suite.tasks", "suite.errors", "suite.models", "suite.harness"},
+    "suite.workloads": {"suite.tasks", "suite.errors"},
+    "suite.models": {"suite.workloads", "suite.tasks", "suite.errors"},
+    "suite.spec": {"suite.workloads", "suite.tasks", "suite.errors", "suite.models"},
     "suite.results": {"suite.spec", "suite.workloads", "suite.tasks", "suite.errors", "suite.models"},
 }
-#: The one module of suite.harness that the HTTP workloads may import (request limits).
-SERVER = "suite.harness.server"
 
 PROBE = """
 import importlib, json, pkgutil, sys
@@ -53,11 +51,6 @@ def test_room_imports_only_what_it_may(room: str) -> None:
     imported = _imported(room)
     rooms = {".".join(name.split(".")[:2]) for name in imported} - {room}
     assert rooms <= ALLOWED[room]
-    # Of the harness, only the server's limits (and what the server imports) may come in.
-    assert {name for name in imported if name.startswith("suite.harness.")} <= {
-        SERVER,
-        "suite.harness.procgroup",
-    }
 
 
 def test_rooms_exist_with_a_docstring() -> None:

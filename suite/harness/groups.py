@@ -84,17 +84,11 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
     config = session.config
     outcomes: dict[str, Outcome] = {}
     jobs = []
-    # Each interpreter's sequential case is the baseline its other cases are paired with.
-    baselines = {
-        python.path: key
-        for key, case, python in members(module, session)
-        if case.model == "sequential" and alone_reason(case) is None
-    }
     for key, case, python in members(module, session):
         if python.error is not None or alone_reason(case) is not None:
             continue
         try:
-            jobs.append(Job(key, case, python.path, endpoint(config, case), baselines.get(python.path)))
+            jobs.append(Job(key, case, python.path, endpoint(config, case)))
         except BackendError as exc:
             outcomes[key] = CaseFailed(str(exc))
     scenario = next((case.scenario for _, case, _ in members(module, session)), module.name)
@@ -114,7 +108,8 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
         say(f"  before: {_capacity(first)}")
 
     def between(done: int, planned: int, pending: int) -> None:
-        reading = probe(config, scenario=scenario, cycle=done)
+        # A quick look reads the machine before each scenario only: it is for "does it run".
+        reading = None if config.getoption("suite_quick") else probe(config, scenario=scenario, cycle=done)
         note = f"; {_capacity(reading)}" if reading is not None else ""
         what = (
             f"cycle {done}/{planned}"

@@ -7,11 +7,13 @@ clusters built, start-up measured one at a time, as before); then the rounds run
 cycles, one round of every case per cycle in a new shuffled order each cycle, so drift
 falls on every model alike, and the rounds of one cycle can be compared pairwise.
 
-Rounds adapt: after each case's ``warmup + rounds`` cycles, cases whose figure is still
-uncertain (the 95% interval of the median of their paired ratios to sequential, or of
-their own rounds, wider than :attr:`Adapt.precision`) get more cycles, with their
-baseline beside them, until they are tight, reach :attr:`Adapt.max_rounds`, or the
-scenario's time budget for extra cycles runs out.
+Rounds adapt: after each case's ``warmup + rounds`` cycles, cases whose median is still
+uncertain (the 95% interval of the median of their rounds wider than
+:attr:`Adapt.precision`) get more cycles, side by side with the other uncertain ones,
+until they are tight, reach :attr:`Adapt.max_rounds`, or the scenario's time budget for
+extra cycles runs out. Extra cycles leave the sequential baseline out unless it is
+uncertain itself (its rounds can be the longest by far), so paired speedups come from
+the planned cycles.
 """
 
 from __future__ import annotations
@@ -30,19 +32,17 @@ from suite.spec.cases import Case
 Outcome = CaseResult | CaseFailed | ModelUnavailable
 #: Without a budget of its own, extra cycles may take this share of the time the
 #: scenario's planned cycles took.
-EXTRA_SHARE = 0.5
+EXTRA_SHARE = 0.25
 
 
 @dataclass(frozen=True)
 class Job:
-    """One case of an interleaved group: its key (the pytest id), interpreter, backend,
-    and the key of the sequential case its speedup is paired with (if any)."""
+    """One case of an interleaved group: its key (the pytest id), interpreter and backend."""
 
     key: str
     case: Case
     python: str
     endpoint: dict[str, Any] | None
-    baseline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,7 @@ class Group:
         return {r["index"]: r["duration_s"] for r in self.live[key].rounds if not r["warmup"]}
 
     def tight(self, key: str, precision: float) -> bool:
-        base = self.jobs[key].baseline
-        own = self.measured(key)
-        if base is not None and base != key and base in self.live:
-            values = robust.paired_ratios(self.measured(base), own)
-        else:
-            values = list(own.values())
+        values = list(self.measured(key).values())
         if len(values) < 2:
             return False
         middle, low, high = robust.median_with_interval(values)
@@ -154,7 +149,7 @@ def run_interleaved(
 def _refine(
     group: Group, adapt: Adapt, planned_s: float, planned: int, between_cycles: BetweenCycles | None
 ) -> None:
-    """Extra cycles for the cases that are not yet tight, with their baselines beside them."""
+    """Extra cycles for the cases that are not yet tight."""
     budget = adapt.budget_s if adapt.budget_s is not None else EXTRA_SHARE * planned_s
     began = time.monotonic()
     while time.monotonic() - began < budget:
@@ -166,7 +161,6 @@ def _refine(
         }
         if not pending:
             return
-        baselines = {base for key in pending if (base := group.jobs[key].baseline) is not None}
-        group.cycle(pending | baselines)
+        group.cycle(pending)
         if between_cycles is not None:
             between_cycles(group.cycles, planned, len(pending))

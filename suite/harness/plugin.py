@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--suite-rounds", type=int, default=None, help="measured rounds per case")
     group.addoption(
-        "--suite-quick", action="store_true", help="fewer rounds and smaller sizes, for a fast look"
+        "--suite-quick", action="store_true", help="a fast look: at most 2 rounds, 64 tasks, 16 workers"
     )
     group.addoption("--suite-dask-address", default=None, help="scheduler address for the dask model")
     group.addoption(

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from suite.workloads.http import MAX_BODY_BYTES, MAX_LATENCY_MS
+
 HOST = "127.0.0.1"
-MAX_LATENCY_MS = 60_000.0
-MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_INDEX = 10**9
 BACKLOG = 16384
 

@@ -14,6 +14,10 @@ from typing import Any
 SHORT_OF_CORES = 0.85
 #: A change of single-core speed larger than this, within a run, is worth saying.
 DRIFT = 0.10
+#: Single-core speed that varies more than this between one scenario's readings moves
+#: its speedups from round to round (seen here: a 17 ms loop alone at times, 26 ms at
+#: others, while two at once ran 26 ms each).
+VARIES = 0.25
 
 Reading = dict[str, Any]
 
@@ -65,6 +69,14 @@ def warnings(readings: Sequence[Reading], cpus: int | None) -> list[str]:
                 f"only {seen['parallelism']:.1f} of {claimed} cores were available during {scenario} "
                 f"(capacity probe: short at {len(short)} of {len(rs)} readings, {when} into the run): "
                 "parallel speedups are understated"
+            )
+        singles = [float(r["single_s"]) for r in rs]
+        if len(rs) >= 3 and max(singles) / min(singles) - 1 > VARIES:
+            notes.append(
+                f"single-core speed varied by {max(singles) / min(singles) - 1:.0%} between readings during "
+                f"{scenario} ({min(singles) * 1000:.1f}-{max(singles) * 1000:.1f} ms a probe loop): one busy "
+                "core ran faster than two at times, so speedups over sequential moved with it from round "
+                "to round; the paired speedups' intervals show how much"
             )
         change = seen["single_s"] / overall["single_s"] - 1
         if abs(change) > DRIFT and len(by_scenario(readings)) > 1:

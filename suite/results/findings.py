@@ -393,9 +393,11 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         "",
         *machine_lines(run),
         "",
-        "Each figure is the median of the measured rounds; speedups are against the sequential "
-        "baseline of the same scenario; margins are how much longer than the winner a model's best "
-        "case took. Numbers from another machine will differ; the shape of the results should not.",
+        "Each figure is the median of the measured rounds. A scenario's cases ran side by side, one "
+        "round of each per cycle in shuffled order, so drift of the machine fell on every model alike; "
+        "speedups are the median of each cycle's ratio to the sequential round of the same cycle. "
+        "Margins are how much longer than the winner a model's best case took. Numbers from another "
+        "machine will differ; the shape of the results should not.",
         "",
         "## The common claims, checked",
         "",

@@ -2,9 +2,8 @@
 
 A workload kind is one module in this package that defines a :class:`Workload`
 subclass and names it ``WORKLOAD``; its task functions live in :mod:`suite.tasks`.
-Workloads may import :mod:`suite.tasks` and :mod:`suite.errors`, and the HTTP kinds
-read the backend server's request limits from :mod:`suite.harness.server`; nothing else
-of the suite.
+Workloads may import :mod:`suite.tasks` and :mod:`suite.errors`, nothing else of the
+suite (the backend server reads the HTTP kinds' limits from here, not the other way).
 """
 
 from __future__ import annotations
