@@ -77,6 +77,8 @@ def test_a_single_core_speed_that_jumps_between_readings_is_named() -> None:
     readings = [reading(k, "cpu-python", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.5, 16.5, 26.2))]
     notes = capacity.warnings(readings, 2)
     assert len(notes) == 1
-    assert notes[0].startswith(
-        "single-core speed varied by 59% between readings during cpu-python (16.5-26.2 ms"
-    )
+    assert notes[0].startswith("single-core speed varied by 59% between readings during cpu-python: ")
+    assert "16.5-26.2 ms a probe loop" in notes[0]
+    elsewhere = [reading(10 + k, "sleep", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.0))]
+    (both,) = capacity.warnings(readings + elsewhere, 2)
+    assert "between readings in 2 scenarios (cpu-python, sleep): 16.5-26.2 ms" in both

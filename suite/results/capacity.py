@@ -70,14 +70,6 @@ def warnings(readings: Sequence[Reading], cpus: int | None) -> list[str]:
                 f"(capacity probe: short at {len(short)} of {len(rs)} readings, {when} into the run): "
                 "parallel speedups are understated"
             )
-        singles = [float(r["single_s"]) for r in rs]
-        if len(rs) >= 3 and max(singles) / min(singles) - 1 > VARIES:
-            notes.append(
-                f"single-core speed varied by {max(singles) / min(singles) - 1:.0%} between readings during "
-                f"{scenario} ({min(singles) * 1000:.1f}-{max(singles) * 1000:.1f} ms a probe loop): one busy "
-                "core ran faster than two at times, so speedups over sequential moved with it from round "
-                "to round; the paired speedups' intervals show how much"
-            )
         change = seen["single_s"] / overall["single_s"] - 1
         if abs(change) > DRIFT and len(by_scenario(readings)) > 1:
             notes.append(
@@ -85,4 +77,27 @@ def warnings(readings: Sequence[Reading], cpus: int | None) -> list[str]:
                 "(single-core) than the run's median (capacity probe): compare its absolute times "
                 "with other scenarios' with care; its models met the same machine"
             )
-    return notes
+    return notes + _jumps(readings)
+
+
+def _jumps(readings: Sequence[Reading]) -> list[str]:
+    """One note for every scenario whose single-core speed jumped between its readings."""
+    jumpy = {}
+    for scenario, rs in by_scenario(readings).items():
+        singles = [float(r["single_s"]) for r in rs]
+        if len(rs) >= 3 and max(singles) / min(singles) - 1 > VARIES:
+            jumpy[scenario] = singles
+    if not jumpy:
+        return []
+    every = [s for singles in jumpy.values() for s in singles]
+    where = (
+        f"during {next(iter(jumpy))}"
+        if len(jumpy) == 1
+        else f"in {len(jumpy)} scenarios ({', '.join(jumpy)})"
+    )
+    return [
+        f"single-core speed varied by {max(every) / min(every) - 1:.0%} between readings {where}: "
+        f"{min(every) * 1000:.1f}-{max(every) * 1000:.1f} ms a probe loop. One busy core ran faster than "
+        "two at times, so speedups over sequential moved with it from round to round; the paired "
+        "speedups' intervals show how much"
+    ]
