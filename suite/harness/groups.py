@@ -82,25 +82,23 @@ def members(module: pytest.Module, session: pytest.Session) -> list[tuple[str, C
 
 def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, Outcome]:
     config = session.config
+    everyone = members(module, session)
+    alone = {key: reason for key, case, _ in everyone if (reason := alone_reason(case)) is not None}
     outcomes: dict[str, Outcome] = {}
     jobs = []
-    for key, case, python in members(module, session):
-        if python.error is not None or alone_reason(case) is not None:
+    for key, case, python in everyone:
+        if python.error is not None or key in alone:
             continue
         try:
             jobs.append(Job(key, case, python.path, endpoint(config, case)))
         except BackendError as exc:
             outcomes[key] = CaseFailed(str(exc))
-    scenario = next((case.scenario for _, case, _ in members(module, session)), module.name)
+    scenario = everyone[0][1].scenario if everyone else module.name
     first = probe(config, scenario=scenario, cycle=0)
     if len(jobs) < 2:
         return outcomes
     seed = random.randrange(2**32)
-    config.stash[INTERLEAVED][scenario] = {
-        "seed": seed,
-        "cases": [job.key for job in jobs],
-        "alone": {key: alone_reason(case) for key, case, _ in members(module, session) if alone_reason(case)},
-    }
+    config.stash[INTERLEAVED][scenario] = {"seed": seed, "cases": [job.key for job in jobs], "alone": alone}
     began = time.monotonic()
     say = _writer(config)
     say(f"{scenario}: {len(jobs)} cases side by side, one round of each per cycle in shuffled order")
