@@ -59,13 +59,13 @@ class ScenarioFields(BaseModel):
         default=3.0,
         gt=0,
         le=100,
-        description="more rounds until the 95% interval of a case's median is within this many percent",
+        description="more rounds until the 95% interval of a case's median round is within this many percent",
     )
     budget_s: float | None = Field(
         default=None,
         ge=0,
         le=86400,
-        description="seconds the extra rounds may take; default: half the time of the planned rounds",
+        description="seconds the extra rounds may take; default: a quarter of the planned rounds' time",
     )
     interleave: bool = Field(
         default=True,
