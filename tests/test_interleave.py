@@ -130,3 +130,16 @@ def test_extra_rounds_stop_when_the_budget_is_spent() -> None:
     assert all(
         len(r.durations_s) == BASE.rounds for r in outcomes.values() if isinstance(r, launcher.CaseResult)
     )
+
+
+def test_who_runs_alone_and_why() -> None:
+    from suite.harness.groups import ALONE_WORKERS, alone_reason
+
+    assert alone_reason(BASE) is None
+    assert "interleave: false" in (alone_reason(dataclasses.replace(BASE, interleave=False)) or "")
+    crowd = dataclasses.replace(BASE, model="asyncio", workers=ALONE_WORKERS)
+    assert f"{ALONE_WORKERS} workers are too many" in (alone_reason(crowd) or "")
+    # An idle Dask cluster heartbeats: beside other cases it would take their CPU.
+    dask = alone_reason(dataclasses.replace(BASE, model="dask", workers=2))
+    assert dask is not None
+    assert "idle Dask cluster keeps using CPU" in dask

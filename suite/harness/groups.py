@@ -37,7 +37,7 @@ def alone_reason(case: Case) -> str | None:
         return "its scenario sets interleave: false"
     if case.workers >= ALONE_WORKERS:
         return f"{case.workers} workers are too many to hold beside other cases"
-    return None
+    return registry.runner(case.model).busy_when_idle
 
 
 def endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:

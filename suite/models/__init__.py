@@ -55,6 +55,10 @@ class Runner(abc.ABC):
     family: ClassVar[str] = "others"
     #: Set when the model ignores ``workers`` (the sequential baseline runs with 1).
     fixed_workers: ClassVar[int | None] = None
+    #: Why the model's started workers keep using CPU between rounds, if they do. Such
+    #: a case runs alone, not interleaved: beside other cases it would take CPU from
+    #: their rounds (the interleaved group keeps every case's workers up at once).
+    busy_when_idle: ClassVar[str | None] = None
 
     def __init__(self, workload: Workload, workers: int, options: Mapping[str, Any] | None = None) -> None:
         self.workload = workload
