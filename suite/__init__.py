@@ -6,6 +6,7 @@ The layout is the plan; each package's docstring says what it owns and may impor
 - :mod:`suite.workloads`: one module per workload kind (what a task does and its keys).
 - :mod:`suite.tasks`: the tasks as stdlib-only functions (subinterpreters run these).
 - :mod:`suite.models`: one module per concurrency model (how tasks are run).
+- :mod:`suite.servers`: serve mode, one module per model as a web server.
 - :mod:`suite.harness`: the pytest plugin, worker processes, backend server, metrics.
 - :mod:`suite.results`: saved runs, summary, compare, report, findings.
 - :mod:`suite.selfcheck`: the suite checked: harness overhead, false changes and detection.

@@ -14,6 +14,7 @@ ROOMS = [
     "suite.workloads",
     "suite.tasks",
     "suite.models",
+    "suite.servers",
     "suite.harness",
     "suite.results",
     "suite.selfcheck",
@@ -23,8 +24,16 @@ ALLOWED = {
     "suite.tasks": set(),
     "suite.workloads": {"suite.tasks", "suite.errors"},
     "suite.models": {"suite.workloads", "suite.tasks", "suite.errors"},
-    "suite.spec": {"suite.workloads", "suite.tasks", "suite.errors", "suite.models"},
-    "suite.results": {"suite.spec", "suite.workloads", "suite.tasks", "suite.errors", "suite.models"},
+    "suite.servers": {"suite.workloads", "suite.tasks", "suite.errors"},
+    "suite.spec": {"suite.workloads", "suite.tasks", "suite.errors", "suite.models", "suite.servers"},
+    "suite.results": {
+        "suite.spec",
+        "suite.workloads",
+        "suite.tasks",
+        "suite.errors",
+        "suite.models",
+        "suite.servers",
+    },
 }
 
 PROBE = """
@@ -35,6 +44,7 @@ for info in pkgutil.walk_packages(room.__path__, room.__name__ + "."):
         importlib.import_module(info.name)
 if sys.argv[1] == "suite.results":  # model order, as compare and report ask for it
     importlib.import_module("suite.spec.registry").runners()
+    importlib.import_module("suite.spec.registry").servers()
 print(json.dumps(sorted(m for m in sys.modules if m.startswith("suite."))))
 """
 

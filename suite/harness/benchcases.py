@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable, Terminated
-from suite.harness import groups, launcher, metrics
+from suite.harness import groups, launcher, metrics, serving
 from suite.harness.backend import BackendError
 from suite.harness.interpreters import Interpreter
 from suite.harness.launcher import CaseResult
@@ -89,12 +89,15 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
         pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
-    baselines = request.config.stash[BASELINES]
-    if case.model == "sequential":  # first in model order, so later cases can compare
-        baselines[(case.scenario, python.label)] = result
-    info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
-    if result.group is None and case.interleave:
-        info["alone_reason"] = groups.alone_reason(case)
+    if isinstance(result, serving.ServeResult):
+        info = serving.extra_info(result)
+    else:
+        baselines = request.config.stash[BASELINES]
+        if case.model == "sequential":  # first in model order, so later cases can compare
+            baselines[(case.scenario, python.label)] = result
+        info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
+        if result.group is None and case.interleave:
+            info["alone_reason"] = groups.alone_reason(case)
     median_s = statistics.median(result.durations_s)
     record.measured({**info, "median_s": median_s, "interpreter": python.label})
     benchmark.extra_info.update(info)
@@ -103,7 +106,7 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
 
 def _measure(
     request: pytest.FixtureRequest, module: pytest.Module, case: Case, python: Interpreter
-) -> CaseResult:
+) -> CaseResult | serving.ServeResult:
     """The case's result: from its scenario's interleaved group, or measured alone now."""
     found = groups.outcome(module, request.session, request.node.callspec.id)
     if isinstance(found, Exception):
@@ -114,6 +117,8 @@ def _measure(
         endpoint = groups.endpoint(request.config, case)
     except BackendError as exc:
         raise CaseFailed(str(exc)) from None
+    if case.mode == "serve":
+        return serving.run_serve_case(case, python=python.path, endpoint=endpoint)
     return launcher.run_case(case, python=python.path, endpoint=endpoint)
 
 
@@ -145,6 +150,8 @@ class CaseRecord:
             "tasks": case.tasks,
             "interpreter": python.label,
         }
+        if case.mode == "serve":
+            self.entry.update(mode="serve", load=case.load, slo_p99_ms=case.slo_p99_ms, fanout=case.fanout)
         config.stash[RECORDS][nodeid] = self.entry
 
     def failed(self, status: str, reason: str, detail: str = "") -> None:

@@ -33,6 +33,8 @@ ALONE_WORKERS = 1000
 
 def alone_reason(case: Case) -> str | None:
     """Why ``case`` runs alone rather than interleaved with its scenario's other cases."""
+    if case.mode == "serve":
+        return "serve mode: each server is measured alone, under its load"
     if not case.interleave:
         return "its scenario sets interleave: false"
     if case.workers >= ALONE_WORKERS:

@@ -155,6 +155,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             continue
         case, python = found
         weight = case.rounds + case.warmup
+        if case.load is not None:  # a serve load point: weighed as rounds of about half a second
+            weight = round(2 * (case.load["duration_s"] + case.load["warmup_s"] + 1))
         if python.error is None and groups.alone_reason(case) is None:
             first = carrier.setdefault(module.nodeid, item.nodeid)
             weights[first] = weights.get(first, 0) + weight
@@ -190,7 +192,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     outcomes = config.stash.get(OUTCOMES, [])
     if outcomes:
         terminalreporter.write_sep("=", "concurrency suite summary")
-        for line in summary.render(outcomes, list(registry.runners())):
+        for line in summary.render(outcomes, list(registry.runners()), list(registry.servers())):
             terminalreporter.write_line(line)
     for line in capacity.warnings(_capacity(config)["readings"], None):
         terminalreporter.write_line(f"warning: {line}")

@@ -252,7 +252,13 @@ def main() -> int:
     try:
         job = json.loads(sys.stdin.readline())
         paced = sys.stdin if job.get("paced") else None
-        measure(Case(**job["case"]), job.get("endpoint"), out, job.get("scratch"), paced)
+        case = Case(**job["case"])
+        if case.mode == "serve":
+            from suite.harness.serving import serve
+
+            serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
+        else:
+            measure(case, job.get("endpoint"), out, job.get("scratch"), paced)
     except BaseException as exc:  # reported, then the exit code says it failed
         leaf = _leaf(exc)
         protocol.send(

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from suite.results import serving
+
 #: The server used this share of the round in CPU time: it, not the model, may be the limit.
 SERVER_BUSY = 0.8
 #: From this many tasks per round, the cost per task is worth its own table.
@@ -101,12 +103,15 @@ def warnings(infos: Sequence[Info]) -> list[str]:
     return notes
 
 
-def render(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
+def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequence[str] = ()) -> list[str]:
     """Every scenario's tables and warnings, as lines."""
     lines: list[str] = []
     several = len({i.get("interpreter") for i in infos}) > 1
     for scenario, interpreter in dict.fromkeys((i["scenario"], i.get("interpreter")) for i in infos):
         everything = [i for i in infos if i["scenario"] == scenario and i.get("interpreter") == interpreter]
+        if any(serving.is_serve(i) for i in everything):
+            lines += ["", *serving.summary_lines(scenario, everything, server_order)]
+            continue
         # Models that cannot run here get one line, not a column of empty cells.
         cases = [i for i in everything if i["status"] != "unavailable"]
         unavailable = {i["model"]: i["reason"] for i in everything if i["status"] == "unavailable"}

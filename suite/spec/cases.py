@@ -16,6 +16,9 @@ QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
 QUICK_MAX_TASKS = 64
 QUICK_MAX_WORKERS = 16
+#: What ``--quick`` keeps of each serve load point's window and warm-up, in seconds.
+QUICK_SERVE_S = 1.0
+QUICK_SERVE_WARMUP_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,23 @@ class Case:
     max_rounds: int = 0
     precision_pct: float = 3.0
     budget_s: float | None = None
+    #: ``batch`` (rounds of tasks) or ``serve`` (the model as a server under ``load``).
+    mode: str = "batch"
+    #: Serve mode: this case's load point (see :func:`load_points`), the latency
+    #: objective and the tasks each request runs.
+    load: dict[str, Any] | None = None
+    slo_p99_ms: float | None = None
+    fanout: int = 1
 
     @property
     def id(self) -> str:
-        return f"{self.model}-w{self.workers}"
+        base = f"{self.model}-w{self.workers}"
+        return base if self.load is None else f"{base}-{self.load['label']}"
+
+    @property
+    def load_label(self) -> str:
+        """The serve load point's name (``closed16``, ``open800``); empty in batch mode."""
+        return str(self.load["label"]) if self.load else ""
 
     @property
     def tasks(self) -> int:
@@ -84,8 +100,75 @@ def _levels(scenario: Scenario, overrides: Overrides, fixed: int | None) -> list
     return list(scenario.workers)
 
 
+def load_points(scenario: Scenario, quick: bool = False) -> list[dict[str, Any]]:
+    """A serve scenario's load points: closed ones (by connections), then open ones (by
+    rate). ``quick`` shortens each window, not the points."""
+    load = scenario.load
+    if load is None:
+        return []
+    common = {
+        "duration_s": min(load.duration_s, QUICK_SERVE_S) if quick else load.duration_s,
+        "warmup_s": min(load.warmup_s, QUICK_SERVE_WARMUP_S) if quick else load.warmup_s,
+        "timeout_s": load.timeout_s,
+    }
+    points = []
+    for connections in load.closed.connections if load.closed else ():
+        points.append(
+            {"mode": "closed", "connections": connections, "label": f"closed{connections}", **common}
+        )
+    if load.open is not None:
+        for rate in load.open.rates_rps:
+            points.append(
+                {
+                    "mode": "open",
+                    "rate_rps": rate,
+                    "arrival": load.open.arrival,
+                    "connections": load.open.connections,
+                    "label": f"open{rate:g}",
+                    **common,
+                }
+            )
+    return points
+
+
+def _serve_models(scenario: Scenario, wanted: Sequence[str] | None) -> list[str]:
+    models = list(scenario.models or registry.servers())
+    return [m for m in models if wanted is None or m in wanted]
+
+
+def build_serve(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
+    """A serve scenario's cases: model x workers x load point, in that order."""
+    params = scenario.params.quick() if overrides.quick else scenario.params
+    cases: list[Case] = []
+    for model in _serve_models(scenario, overrides.models):
+        fixed = registry.server(model).fixed_workers
+        for workers in _levels(scenario, overrides, fixed):
+            for point in load_points(scenario, overrides.quick):
+                cases.append(
+                    Case(
+                        scenario=scenario.name,
+                        model=model,
+                        workers=workers,
+                        kind=scenario.kind,
+                        params=params.model_dump(mode="json"),
+                        rounds=1,
+                        warmup=0,
+                        timeout_s=scenario.timeout_s,
+                        interleave=False,
+                        max_rounds=1,
+                        mode="serve",
+                        load=point,
+                        slo_p99_ms=scenario.slo_p99_ms,
+                        fanout=scenario.fanout,
+                    )
+                )
+    return cases
+
+
 def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
     """The cases of one scenario, in model order then worker order."""
+    if scenario.mode == "serve":
+        return build_serve(scenario, overrides)
     params = scenario.params
     if overrides.quick:
         quicker = params.quick()

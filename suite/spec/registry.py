@@ -1,8 +1,8 @@
 """Find models and workload kinds by name: one module each, discovered, imported lazily.
 
-A package (``suite.models`` or ``suite.workloads``) is scanned once; each module in it
-declares what it provides (``RUNNERS`` or ``WORKLOAD``). Adding a model or a workload kind
-is adding one module: nothing else lists them.
+A package (``suite.models``, ``suite.servers`` or ``suite.workloads``) is scanned once;
+each module in it declares what it provides (``RUNNERS``, ``SERVERS`` or ``WORKLOAD``).
+Adding a model or a workload kind is adding one module: nothing else lists them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from suite.errors import UnknownNameError
 
 if TYPE_CHECKING:
     from suite.models import Runner
+    from suite.servers import Server
     from suite.workloads import Workload
 
 
@@ -47,6 +48,23 @@ def workloads() -> dict[str, type[Workload]]:
         if cls is not None:
             found[cls.kind] = cls
     return dict(sorted(found.items()))
+
+
+@functools.cache
+def servers() -> dict[str, type[Server]]:
+    """Every server model (serve mode), available here or not, by name."""
+    found: dict[str, type[Server]] = {}
+    for module in _modules("suite.servers"):
+        for cls in getattr(module, "SERVERS", ()):
+            found[cls.name] = cls
+    return dict(sorted(found.items(), key=lambda item: item[1].order))
+
+
+def server(name: str) -> type[Server]:
+    try:
+        return servers()[name]
+    except KeyError:
+        raise UnknownNameError("server model", name, servers()) from None
 
 
 def runner(name: str) -> type[Runner]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, cast
+from typing import Annotated, Any, Literal, Self, Union, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic_core import ErrorDetails
 
 from suite.errors import Problem, ScenarioError
@@ -17,6 +18,12 @@ from suite.spec.yamlload import Document, KeyPath, load_document
 from suite.workloads import WorkloadParams
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+#: Serve mode: most connections one load point may hold, and the highest rate it may ask.
+MAX_CONNECTIONS = 20_000
+MAX_RATE_RPS = 200_000.0
+#: Serve mode: distinct requests (task indexes) the generator cycles through, unless the
+#: workload sets `tasks`.
+SERVE_TASKS = 64
 DEFAULT_WORKERS = (1, 2, 4, 8)
 SUFFIXES = (".yaml", ".yml")
 
@@ -27,6 +34,50 @@ class DaskOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     address: str = Field(pattern=r"^(tcp|tls|inproc|ucx)://\S+$", description="an existing scheduler")
+
+
+class ClosedLoad(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    connections: list[Annotated[int, Field(ge=1, le=MAX_CONNECTIONS)]] = Field(
+        min_length=1, description="load points: connections, each sending its next request on an answer"
+    )
+
+
+class OpenLoad(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    rates_rps: list[Annotated[float, Field(gt=0, le=MAX_RATE_RPS)]] = Field(
+        min_length=1, description="load points: requests per second, sent whatever the answers do"
+    )
+    arrival: Literal["constant", "poisson"] = Field(
+        default="poisson", description="evenly spaced sends, or a Poisson process"
+    )
+    connections: int = Field(
+        default=512, ge=1, le=MAX_CONNECTIONS, description="most connections the generator opens"
+    )
+
+
+class LoadFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    closed: ClosedLoad | None = Field(default=None, description="closed-loop load points (wrk's way)")
+    open: OpenLoad | None = Field(default=None, description="open-loop load points (wrk2's way)")
+    duration_s: float = Field(default=3.0, gt=0, le=600, description="measured window per load point")
+    warmup_s: float = Field(default=0.5, ge=0, le=60, description="load before the window, not measured")
+    timeout_s: float = Field(default=10.0, gt=0, le=600, description="limit for one request")
+
+    @model_validator(mode="after")
+    def _some_load(self) -> Self:
+        if self.closed is None and self.open is None:
+            raise ValueError("give `closed`, `open` or both")
+        return self
+
+
+class SloFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    p99_ms: float = Field(gt=0, le=600_000, description="the 99th-percentile latency a load point must meet")
 
 
 class ScenarioFields(BaseModel):
@@ -71,6 +122,13 @@ class ScenarioFields(BaseModel):
         default=True,
         description="run the cases' rounds side by side in shuffled cycles (false: each case alone, in turn)",
     )
+    mode: Literal["batch", "serve"] = Field(
+        default="batch",
+        description="batch: rounds of `tasks` tasks; serve: each model as a web server under load",
+    )
+    load: LoadFields | None = Field(default=None, description="serve mode: the load points")
+    slo: SloFields | None = Field(default=None, description="serve mode: the latency objective")
+    fanout: int = Field(default=1, ge=1, le=1000, description="serve mode: tasks (backend calls) per request")
 
 
 @dataclass(frozen=True)
@@ -92,6 +150,10 @@ class Scenario:
     max_rounds: int = 0
     precision_pct: float = 3.0
     budget_s: float | None = None
+    mode: str = "batch"
+    load: LoadFields | None = None
+    slo_p99_ms: float | None = None
+    fanout: int = 1
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -104,12 +166,32 @@ def _expected_found(error: ErrorDetails) -> str:
     return f"{message[0].lower()}{message[1:]}; found {error['input']!r}"
 
 
-def _problems(doc: Document, exc: ValidationError, prefix: KeyPath, allowed: Iterable[str]) -> list[Problem]:
+def _keys_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The keys valid where ``loc`` points inside ``model`` (nested models followed)."""
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        found = model.model_fields.get(str(key))
+        if found is None:
+            return []
+        args = typing.get_args(found.annotation) or (found.annotation,)
+        nested = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _problems(
+    doc: Document, exc: ValidationError, prefix: KeyPath, model: type[BaseModel], extra: Iterable[str] = ()
+) -> list[Problem]:
     problems = []
     for error in exc.errors():
         path = prefix + tuple(error["loc"])
         message = _expected_found(error)
         if error["type"] == "extra_forbidden":
+            inner = error["loc"][:-1]
+            allowed = [*(extra if not inner else ()), *_keys_at(model, inner)]
             close = difflib.get_close_matches(str(path[-1]), list(allowed), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             message = f"unknown key{hint} (valid keys: {', '.join(sorted(allowed))})"
@@ -118,7 +200,7 @@ def _problems(doc: Document, exc: ValidationError, prefix: KeyPath, allowed: Ite
 
 
 def _check_names(
-    doc: Document, values: Sequence[Any] | None, key: str, valid: Sequence[Any]
+    doc: Document, values: Sequence[Any] | None, key: str, valid: Sequence[Any], what: str = "model"
 ) -> Iterator[Problem]:
     seen: set[Any] = set()
     for i, value in enumerate(values or ()):
@@ -127,10 +209,24 @@ def _check_names(
         if valid and value not in valid:
             close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            yield doc.problem((key, i), f"unknown model {value!r}; {hint}valid: {', '.join(valid)}")
+            yield doc.problem((key, i), f"unknown {what} {value!r}; {hint}valid: {', '.join(valid)}")
         if value in seen:
             yield doc.problem((key, i), f"{value!r} is listed twice")
         seen.add(value)
+
+
+def _mode_problems(doc: Document) -> list[Problem]:
+    """Serve-only keys in a batch scenario, or a serve scenario without its load."""
+    mode = doc.data.get("mode", "batch")
+    if mode == "serve":
+        if "load" not in doc.data:
+            return [doc.problem(("mode",), "mode: serve needs `load` (closed and/or open load points)")]
+        return []
+    return [
+        doc.problem((key,), f"`{key}` only applies with mode: serve")
+        for key in ("load", "slo", "fanout")
+        if key in doc.data
+    ]
 
 
 def _workload(doc: Document, raw: dict[str, Any]) -> tuple[str, WorkloadParams]:
@@ -159,7 +255,7 @@ def _workload(doc: Document, raw: dict[str, Any]) -> tuple[str, WorkloadParams]:
     try:
         params = params_model.model_validate({k: v for k, v in raw.items() if k != "kind"})
     except ValidationError as exc:
-        raise ScenarioError(_problems(doc, exc, ("workload",), ["kind", *params_model.model_fields])) from exc
+        raise ScenarioError(_problems(doc, exc, ("workload",), params_model, ["kind"])) from exc
     params = params.bind_to(Path(doc.file).parent)
     found = [doc.problem(("workload", key), message) for key, message in params.problems()]
     if found:
@@ -174,15 +270,21 @@ def parse(doc: Document, path: Path) -> Scenario:
         top: ScenarioFields | None = ScenarioFields.model_validate(doc.data)
     except ValidationError as exc:
         top = None
-        problems += _problems(doc, exc, (), ScenarioFields.model_fields)
+        problems += _problems(doc, exc, (), ScenarioFields)
     # Check names and the workload from the raw data too, so one pass reports everything.
     models, workers, raw_workload = (doc.data.get(k) for k in ("models", "workers", "workload"))
+    serve = doc.data.get("mode") == "serve"
+    problems += _mode_problems(doc)
     if isinstance(models, list):
-        problems += _check_names(doc, models, "models", list(registry.runners()))
+        valid = registry.servers() if serve else registry.runners()
+        what = "server model (mode: serve)" if serve else "model"
+        problems += _check_names(doc, models, "models", list(valid), what)
     if isinstance(workers, list):
         problems += _check_names(doc, workers, "workers", [])
     kind, params = "", None
     if isinstance(raw_workload, dict):
+        if serve:  # requests cycle through `tasks` indexes; a serve scenario need not say
+            raw_workload = {"tasks": SERVE_TASKS, **raw_workload}
         try:
             kind, params = _workload(doc, raw_workload)
         except ScenarioError as exc:
@@ -205,6 +307,10 @@ def parse(doc: Document, path: Path) -> Scenario:
         max_rounds=top.max_rounds if top.max_rounds is not None else 2 * top.rounds,
         precision_pct=top.precision_pct,
         budget_s=top.budget_s,
+        mode=top.mode,
+        load=top.load,
+        slo_p99_ms=top.slo.p99_ms if top.slo else None,
+        fanout=top.fanout,
         lines=doc._lines,
     )
 

@@ -1,0 +1,310 @@
+"""Serve mode in the harness: the model as a server in a worker, loaded by a generator.
+
+One case is one model x workers x load point. The worker (:func:`serve`) binds a
+listening socket on 127.0.0.1 (port from the OS), starts the server model on it outside
+any timing, says ``ready`` with the port, and serves until its parent says ``stop``. The
+parent (:func:`run_serve_case`) runs the load generator (:mod:`suite.harness.loadgen`)
+in a process of its own against that port, reads the server's CPU time before and after
+(its whole process tree), asks the worker whether its server is whole, stops it, and
+judges the case: failed when the server died or stopped answering, degraded when
+requests failed or the generator, not the server, was the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from suite.errors import CaseFailed
+from suite.harness import environment, launcher, protocol, resources
+from suite.harness.loadgen import DRAIN_S, LAG_LIMIT_MS, LoadReport, report_from_json
+from suite.spec import registry
+from suite.spec.cases import Case
+
+#: Descriptors beyond a load point's connections that the server and generator keep.
+DESCRIPTOR_MARGIN = 64
+#: Share of a window's requests that may time out before the server counts as hung.
+HUNG_SHARE = 0.5
+#: The generator used more than this share of one core: it may have limited the load.
+GENERATOR_BUSY = 0.9
+STATUS = "status"
+
+
+# The worker's side.
+
+
+def listener() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # loopback only
+    sock.listen(4096)
+    return sock
+
+
+def serve(
+    case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: str | None, control: TextIO
+) -> None:
+    """Serve ``case``'s model until ``control`` says anything but ``status``."""
+    from suite.harness.worker import raise_descriptor_limit
+
+    limit = raise_descriptor_limit()
+    protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
+    server_class = registry.server(case.model)
+    workload_class = registry.workload(case.kind)
+    reason = server_class.unavailable_reason()
+    if reason is not None:
+        protocol.send(out, protocol.UNAVAILABLE, reason=reason)
+        return
+    assert case.load is not None
+    needed = case.load["connections"] + DESCRIPTOR_MARGIN
+    if needed > limit:
+        raise CaseFailed(f"the server would need {needed} file descriptors but RLIMIT_NOFILE allows {limit}")
+    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
+    sock = listener()
+    server = server_class(workload, case.workers, case.fanout)
+    began = time.perf_counter()
+    server.start(sock)
+    protocol.send(
+        out,
+        protocol.READY,
+        startup_s=time.perf_counter() - began,
+        start_method=server.start_method,
+        port=sock.getsockname()[1],
+    )
+    try:
+        for line in control:
+            if line.strip() != STATUS:
+                break
+            protocol.send(out, STATUS, failure=server.failure())
+        uss, pss = resources.unique_and_proportional_bytes()
+        memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
+    finally:
+        server.stop()
+        sock.close()
+    protocol.send(out, protocol.DONE, **memory)
+
+
+# The parent's side.
+
+
+@dataclass
+class ServeResult:
+    """What one load point measured."""
+
+    case: Case
+    report: LoadReport
+    startup_s: float
+    start_method: str | None
+    env: dict[str, Any]
+    server_cpu_s: float
+    peak_rss_bytes: int
+    memory: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    reason: str | None = None
+
+    @property
+    def durations_s(self) -> tuple[float, ...]:
+        """What pytest-benchmark stores as rounds: request latencies (thinned, in order)."""
+        return tuple(self.report.samples_s)
+
+
+def descriptor_problem(case: Case, hard: int | None = None) -> str | None:
+    """Why this machine cannot hold the load point's connections, or ``None``.
+
+    :param hard: the hard RLIMIT_NOFILE to judge by (default: this process's)"""
+    assert case.load is not None
+    if hard is None:
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = case.load["connections"] + DESCRIPTOR_MARGIN
+    if hard != resource.RLIM_INFINITY and needed > hard:
+        return (
+            f"load point {case.load['label']} needs {needed} file descriptors in the generator and in the "
+            f"server ({case.load['connections']} connections + {DESCRIPTOR_MARGIN}) but RLIMIT_NOFILE's hard "
+            f"limit is {hard}; raise it (ulimit -Hn) or use fewer connections"
+        )
+    return None
+
+
+def _tree_cpu_s(pid: int) -> float:
+    counters = resources.cpu_counters(pid)
+    return float(counters.get("cpu_user_s", 0.0) + counters.get("cpu_sys_s", 0.0))
+
+
+def generator_job(case: Case, port: int) -> dict[str, Any]:
+    load = case.load
+    assert load is not None
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "mode": load["mode"],
+        "connections": load["connections"],
+        "duration_s": load["duration_s"],
+        "warmup_s": load["warmup_s"],
+        "rate_rps": load.get("rate_rps", 0.0),
+        "arrival": load.get("arrival", "constant"),
+        "tasks": case.tasks,
+        "timeout_s": load["timeout_s"],
+    }
+
+
+def run_generator(job: dict[str, Any], on_idle: Any = None, loop: str = "auto") -> LoadReport:
+    """Run the load generator in a process of its own; :class:`CaseFailed` if it fails."""
+    from suite.harness import procgroup
+
+    limit_s = job["warmup_s"] + job["duration_s"] + job["timeout_s"] + DRAIN_S + 30
+    # Files, not pipes: the report is larger than a pipe holds, and nobody reads until the end.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "suite.harness.loadgen", "--loop", loop],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            env=procgroup.child_env(),
+            start_new_session=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(job).encode() + b"\n")
+        proc.stdin.close()
+        deadline = time.monotonic() + limit_s
+        while proc.poll() is None and time.monotonic() < deadline:
+            if on_idle is not None:
+                on_idle()
+            time.sleep(launcher.SAMPLE_EVERY_S)
+        if proc.poll() is None:
+            procgroup.stop_group(proc)
+            raise CaseFailed(f"the load generator did not finish within {limit_s:g} s", status="timeout")
+        out.seek(0)
+        stdout = out.read().decode()
+        if proc.returncode != 0 or not stdout.strip():
+            raise CaseFailed(
+                f"the load generator failed ({launcher.exit_reason(proc.returncode)})",
+                detail=launcher.stderr_tail(err),
+            )
+    return report_from_json(json.loads(stdout.strip().splitlines()[-1]))
+
+
+def judge(case: Case, report: LoadReport, failure: str | None) -> tuple[str, str | None]:
+    """``(status, reason)`` of a load point from what the generator and server said."""
+    errors = sum(report.errors.values())
+    tried = report.ok + errors
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(report.errors.items()))
+    if failure is not None:
+        raise CaseFailed(
+            f"{failure} during load point {case.load_label}; "
+            f"requests: {report.ok} ok, {counts or 'no errors'}"
+        )
+    if report.inconsistent:
+        raise CaseFailed(f"{report.inconsistent} answers differed from an earlier answer to the same request")
+    timeouts = report.errors.get("timeout", 0)
+    if tried == 0 or report.ok == 0 or timeouts >= HUNG_SHARE * tried:
+        raise CaseFailed(
+            f"the server stopped answering: {timeouts} of {tried} requests timed out after "
+            f"{case.load['timeout_s'] if case.load else '?'} s ({counts or 'no answers at all'})",
+            status="timeout",
+        )
+    reasons = []
+    if errors:
+        reasons.append(f"{counts} of {tried} requests")
+    busy = report.generator_cpu_s / (report.window_s + (case.load or {}).get("warmup_s", 0.0))
+    if report.generator_limited:
+        reasons.append(
+            f"the load generator was the limit: it sent requests p99 {report.lag_ms['p99']:.1f} ms late "
+            f"(over {LAG_LIMIT_MS:g} ms), using {busy:.0%} of a core"
+        )
+    return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
+
+
+def run_serve_case(
+    case: Case, python: str = sys.executable, endpoint: dict[str, Any] | None = None
+) -> ServeResult:
+    """Measure one load point: start the model's server, load it, stop it."""
+    problem = descriptor_problem(case)
+    if problem is not None:
+        raise CaseFailed(problem)
+    session = launcher.Session(case, python, None, endpoint, paced=True)
+    finished = False
+    try:
+        session.start()
+        pid = session.hello["pid"]
+        cpu_before = _tree_cpu_s(pid)
+        report = run_generator(generator_job(case, session.ready["port"]), session.sampler.sample)
+        server_cpu_s = _tree_cpu_s(pid) - cpu_before
+        if session.proc.poll() is not None:
+            raise CaseFailed(
+                f"the server died during load point {case.load_label} "
+                f"({launcher.exit_reason(session.proc.returncode)})",
+                detail=launcher.stderr_tail(session.stderr),
+            )
+        session._tell(STATUS)
+        failure = session.expect(launcher.STARTUP_TIMEOUT_S, "the server's status")["failure"]
+        status, reason = judge(case, report, failure)
+        session._tell(protocol.STOP)
+        done = session.expect(launcher.STARTUP_TIMEOUT_S, "the server to stop")
+        finished = True
+    finally:
+        session.close(finished)
+    return ServeResult(
+        case=case,
+        report=report,
+        startup_s=session.ready["startup_s"],
+        start_method=session.ready["start_method"],
+        env=session.hello["env"],
+        server_cpu_s=server_cpu_s,
+        peak_rss_bytes=max(session.sampler.peak, done.get("rss_end_bytes") or 0),
+        memory={k: done.get(k) for k in ("uss_bytes", "pss_bytes")},
+        status=status,
+        reason=reason,
+    )
+
+
+def extra_info(result: ServeResult) -> dict[str, Any]:
+    """What pytest-benchmark stores beside a load point's latencies."""
+    from suite.harness.metrics import ENV_KEYS
+
+    case, report = result.case, result.report
+    assert case.load is not None
+    p99 = report.latency_ms.get("p99")
+    offered = report.offered_rps
+    saturated = (offered is not None and report.achieved_rps < 0.95 * offered) or (
+        case.slo_p99_ms is not None and p99 is not None and p99 > case.slo_p99_ms
+    )
+    return {
+        "mode": "serve",
+        "scenario": case.scenario,
+        "model": case.model,
+        "workers": case.workers,
+        "workload": case.kind,
+        "params": case.params,
+        "fanout": case.fanout,
+        "load": case.load,
+        "checksum": report.checksum,
+        **{key: result.env.get(key) for key in ENV_KEYS},
+        "start_method": result.start_method,
+        "startup_s": result.startup_s,
+        "status": result.status,
+        "reason": result.reason,
+        "offered_rps": offered,
+        "achieved_rps": report.achieved_rps,
+        "requests_sent": report.sent,
+        "requests_ok": report.ok,
+        "latency_ms": report.latency_ms,
+        "errors": report.errors,
+        "server_cpu_s": result.server_cpu_s,
+        "generator_cpu_s": report.generator_cpu_s,
+        "generator_lag_ms_p99": report.lag_ms.get("p99"),
+        "generator_limited": report.generator_limited,
+        "connections_opened": report.connections_opened,
+        "server_rss_bytes": result.peak_rss_bytes,
+        "uss_bytes": result.memory.get("uss_bytes"),
+        "pss_bytes": result.memory.get("pss_bytes"),
+        "slo_p99_ms": case.slo_p99_ms,
+        "saturated": saturated,
+    }

@@ -1,0 +1,94 @@
+"""Prefork servers: ``workers`` processes forked from one parent, sharing its listening socket.
+
+- ``processes``: each process answers one request at a time (the "sync worker" of
+  gunicorn, with keep-alive);
+- ``processes+asyncio`` / ``processes+uvloop``: each process runs an event loop (several
+  async workers behind one port, as ``uvicorn --workers`` does), up to
+  :data:`PER_PROCESS_LIMIT` requests at once in each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from suite.servers import ProcessFamily, Server
+from suite.servers._async import run_loop
+from suite.servers._sync import SyncLoop
+from suite.servers.http11 import handle
+from suite.workloads import Workload
+
+#: Requests one process of an async prefork server handles at once (aiohttp's default
+#: connection limit, and the sizing of its clients for the ``http`` kind).
+PER_PROCESS_LIMIT = 100
+
+
+def _serve_sync(ready: Any, workload: Workload, fanout: int, listener: socket.socket) -> None:
+    workload.prepare(1)
+    loop = SyncLoop(listener, lambda url: handle(workload, url, fanout), pool=None, accept_all=False)
+    ready.wait(timeout=60)
+    loop.run()
+
+
+def _serve_async(
+    ready: Any, use_uvloop: bool, workload: Workload, fanout: int, listener: socket.socket
+) -> None:
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if use_uvloop:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    run_loop(factory, workload, fanout, PER_PROCESS_LIMIT, listener, lambda *_: ready.wait(timeout=60))
+
+
+class PreforkServer(Server):
+    name = "processes"
+    summary = "`workers` forked processes sharing one socket, each answering one request at a time"
+    order = 30
+    family = "processes"
+    _family: ProcessFamily | None = None
+
+    def start(self, listener: socket.socket) -> None:
+        self._family = ProcessFamily()
+        self._family.spawn(self.workers, _serve_sync, self.workload, self.fanout, listener)
+
+    @property
+    def start_method(self) -> str | None:
+        return "fork"
+
+    def failure(self) -> str | None:
+        return self._family.failure() if self._family is not None else None
+
+    def stop(self) -> None:
+        if self._family is not None:
+            self._family.stop()
+
+
+class PreforkAsyncioServer(PreforkServer):
+    name = "processes+asyncio"
+    summary = f"`workers` forked processes, each an asyncio loop (up to {PER_PROCESS_LIMIT} requests at once)"
+    order = 31
+    use_uvloop = False
+
+    def start(self, listener: socket.socket) -> None:
+        self._family = ProcessFamily()
+        self._family.spawn(self.workers, _serve_async, self.use_uvloop, self.workload, self.fanout, listener)
+
+
+class PreforkUvloopServer(PreforkAsyncioServer):
+    name = "processes+uvloop"
+    summary = f"`workers` forked processes, each a uvloop loop (up to {PER_PROCESS_LIMIT} requests at once)"
+    order = 32
+    use_uvloop = True
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        if importlib.util.find_spec("uvloop") is None:
+            return "uvloop is not installed for this interpreter (pip install uvloop)"
+        return None
+
+
+SERVERS = [PreforkServer, PreforkAsyncioServer, PreforkUvloopServer]

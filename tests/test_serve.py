@@ -1,0 +1,294 @@
+"""Serve mode: every server model answers the same requests with the same values; the
+generator's two loads; the scenario keys. Async tests run under asyncio and uvloop
+(``pytest_asyncio_loop_factories`` in conftest)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from pathlib import Path
+
+import pytest
+
+from suite.errors import ScenarioError
+from suite.harness.loadgen import Generator, LoadJob, LoadReport, percentile, schedule, summary_ms
+from suite.harness.serving import listener
+from suite.servers._async import AsyncServing
+from suite.spec import registry
+from suite.spec.cases import build
+from suite.spec.scenario import load
+from suite.workloads import Workload
+
+
+def workload(kind: str = "sleep", **params: object) -> Workload:
+    cls = registry.workload(kind)
+    defaults: dict[str, object] = {"tasks": 16, "latency_ms": 2.0} if kind == "sleep" else {}
+    return cls(cls.Params.model_validate({**defaults, **params}))
+
+
+def job(port: int, **fields: object) -> LoadJob:
+    base: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "mode": "closed",
+        "connections": 4,
+        "duration_s": 0.4,
+        "warmup_s": 0.1,
+        "rate_rps": 200.0,
+        "tasks": 16,
+        "timeout_s": 2.0,
+    }
+    return LoadJob(**{**base, **fields})  # type: ignore[arg-type]
+
+
+async def serve_and_load(
+    load: LoadJob, limit: int = 8, fanout: int = 1, **params: object
+) -> tuple[LoadReport, int]:
+    """An async server and the generator on the running loop (in tests only: real runs
+    keep them in separate processes)."""
+    sock = listener()
+    port = sock.getsockname()[1]
+    stopped = asyncio.Event()
+    listening = asyncio.Event()
+    work = workload(**params)
+    await work.prepare_async(limit)
+    serving = asyncio.ensure_future(AsyncServing(work, fanout, limit).serve(sock, stopped, listening.set))
+    await listening.wait()
+    load.port = port
+    try:
+        report = await Generator(load).run()
+    finally:
+        stopped.set()
+        await serving
+        sock.close()
+    return report, port
+
+
+@pytest.mark.asyncio
+async def test_closed_load_keeps_its_connections_busy() -> None:
+    report, _ = await serve_and_load(job(0, connections=4))
+    assert report.errors == {}
+    # 4 connections, ~2 ms a request: far more than 4 requests in 0.4 s, each after the last.
+    assert report.ok > 100
+    assert report.latency_ms["p50"] >= 2.0
+    assert report.checksum is not None
+    assert report.offered_rps is None
+
+
+@pytest.mark.asyncio
+async def test_open_load_sends_at_its_rate_and_says_how_late() -> None:
+    report, _ = await serve_and_load(job(0, mode="open", rate_rps=200.0, arrival="constant"))
+    assert report.sent == 80  # 200/s for 0.4 s
+    assert report.ok == 80
+    assert report.achieved_rps == pytest.approx(200)
+    assert report.lag_ms["p99"] < 50
+    assert report.offered_rps == 200
+
+
+@pytest.mark.asyncio
+async def test_open_load_counts_latency_from_the_schedule_not_from_the_send() -> None:
+    # One connection, requests of ~20 ms at 100/s: each must wait for the one before, so
+    # latency from the schedule grows; from the send it would stay at ~20 ms.
+    load = job(0, mode="open", rate_rps=100.0, arrival="constant", connections=1, duration_s=0.5)
+    report, _ = await serve_and_load(load, latency_ms=20.0)
+    assert report.latency_ms["p50"] > 40
+    assert report.latency_ms["max"] > report.latency_ms["p50"]
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_is_gone_gives_connection_errors() -> None:
+    sock = listener()
+    port = sock.getsockname()[1]
+    sock.close()
+    report = await Generator(job(port, mode="open", rate_rps=100.0)).run()
+    assert report.ok == 0
+    assert report.errors.get("connection", 0) == report.sent > 0
+
+
+@pytest.mark.asyncio
+async def test_fanout_runs_every_backend_call_of_a_request_at_once() -> None:
+    # 5 calls of 20 ms each: gathered, a request takes ~20 ms, not ~100 ms.
+    report, _ = await serve_and_load(job(0, connections=1, duration_s=0.3), fanout=5, latency_ms=20.0)
+    assert 15 < report.latency_ms["p50"] < 60
+
+
+def test_poisson_schedule_keeps_its_rate_and_is_repeatable() -> None:
+    load = job(0, mode="open", rate_rps=1000.0, arrival="poisson", duration_s=4.0, warmup_s=0.0, seed=3)
+    offsets = schedule(load)
+    assert 3700 < len(offsets) < 4300
+    assert offsets == schedule(load)
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
+    assert min(gaps) < 0.0001 < 0.003 < max(gaps)  # exponential gaps, not even ones
+
+
+def test_percentiles_are_exact_nearest_rank() -> None:
+    values = [i / 1000 for i in range(1, 1001)]
+    assert percentile(values, 0.99) == 0.99
+    assert percentile(values, 0.999) == 0.999
+    s = summary_ms(values)
+    assert s["p50"] == pytest.approx(500)
+    assert s["max"] == pytest.approx(1000)
+
+
+# Every server model, for real: its own threads and processes, the generator in-process.
+
+SERVERS = list(registry.servers())
+
+
+def _serve_with(
+    name: str, load: LoadJob, kind: str = "sleep", workers: int = 4, **params: object
+) -> LoadReport:
+    from suite.harness.loadgen import generate
+
+    server = registry.server(name)(workload(kind, **params), workers)
+    sock = listener()
+    server.start(sock)
+    try:
+        load.port = sock.getsockname()[1]
+        return generate(load, "asyncio")
+    finally:
+        server.stop()
+        sock.close()
+
+
+@pytest.mark.parametrize("name", SERVERS)
+def test_every_server_model_answers_the_same_values(name: str) -> None:
+    reports = [
+        _serve_with(name, job(0, connections=4), workers=4),
+        _serve_with(name, job(0, mode="open", rate_rps=150.0), workers=4),
+    ]
+    for report in reports:
+        assert report.errors == {}, name
+        assert report.ok > 40, name
+    # The same 16 requests answered with the same values by every model (sleep's value
+    # is its index; reference from the first model).
+    expected = _serve_with("sequential", job(0, connections=1)).checksum
+    assert {r.checksum for r in reports} == {expected}
+
+
+def test_workers_bound_the_requests_handled_at_once() -> None:
+    # 20 ms waits, 16 connections: 2 threads answer ~100/s, 8 threads ~400/s.
+    two = _serve_with("threads", job(0, connections=16, duration_s=0.5), workers=2, latency_ms=20.0)
+    eight = _serve_with("threads", job(0, connections=16, duration_s=0.5), workers=8, latency_ms=20.0)
+    assert two.achieved_rps < 130
+    assert eight.achieved_rps > 2.5 * two.achieved_rps
+
+
+def test_a_prefork_server_says_which_process_died() -> None:
+    import os
+    import signal
+
+    server = registry.server("processes")(workload(), 2)
+    sock = listener()
+    server.start(sock)
+    try:
+        assert server.failure() is None
+        victim = server._family.processes[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join(timeout=5)
+        assert server.failure() == f"server process {victim.pid} was killed by SIGKILL"
+    finally:
+        server.stop()
+        sock.close()
+
+
+def test_servers_listen_on_loopback_only() -> None:
+    sock = listener()
+    try:
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1"
+        assert port > 0
+        assert sock.family == socket.AF_INET
+    finally:
+        sock.close()
+
+
+# Scenario keys.
+
+
+def write(tmp_path: Path, text: str, name: str = "serve.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SERVE = """\
+mode: serve
+workload: {kind: sleep, latency_ms: 20}
+models: [asyncio, threads]
+workers: [8, 64]
+load:
+  closed: {connections: [16, 256]}
+  open: {rates_rps: [200, 800], arrival: constant}
+  duration_s: 2
+slo: {p99_ms: 100}
+"""
+
+
+def test_a_serve_scenario_makes_one_case_per_model_workers_and_load_point(tmp_path: Path) -> None:
+    scenario = load(write(tmp_path, SERVE))
+    cases = build(scenario)
+    assert len(cases) == 2 * 2 * 4
+    assert [c.id for c in cases[:4]] == [
+        "asyncio-w8-closed16",
+        "asyncio-w8-closed256",
+        "asyncio-w8-open200",
+        "asyncio-w8-open800",
+    ]
+    assert cases[0].load == {
+        "mode": "closed",
+        "connections": 16,
+        "label": "closed16",
+        "duration_s": 2.0,
+        "warmup_s": 0.5,
+        "timeout_s": 10.0,
+    }
+    assert cases[2].load is not None
+    assert cases[2].load["arrival"] == "constant"
+    assert cases[0].slo_p99_ms == 100
+    assert cases[0].tasks == 64  # not given: requests cycle through 64 task indexes
+
+
+def test_serve_keys_are_checked_with_file_and_line(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path,
+        "mode: serve\nworkload: {kind: sleep, latency_ms: 20}\nmodels: [asyncio, trio]\n"
+        "load:\n  closed: {connection: [16]}\n  duration_s: -1\nslo: {p99: 3}\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        load(bad)
+    text = str(info.value)
+    assert f"{bad}:3: models[1]: unknown server model (mode: serve) 'trio'" in text
+    assert (
+        "load.closed.connection: unknown key; did you mean 'connections'? (valid keys: connections)" in text
+    )
+    assert f"{bad}:6: load.duration_s: input should be greater than 0; found -1" in text
+    assert "slo.p99: unknown key; did you mean 'p99_ms'?" in text
+
+
+def test_serve_keys_in_a_batch_scenario_are_refused(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path,
+        "workload: {kind: sleep, latency_ms: 20, tasks: 4}\nfanout: 3\nload: {closed: {connections: [1]}}\n",
+    )
+    with pytest.raises(ScenarioError) as info:
+        load(bad)
+    assert f"{bad}:2: fanout: `fanout` only applies with mode: serve" in str(info.value)
+    assert f"{bad}:3: load: `load` only applies with mode: serve" in str(info.value)
+    no_load = write(tmp_path, "mode: serve\nworkload: {kind: sleep, latency_ms: 20}\n", "noload.yaml")
+    with pytest.raises(ScenarioError, match=r"noload.yaml:1: mode: mode: serve needs `load`"):
+        load(no_load)
+
+
+def test_a_load_point_the_descriptor_limit_cannot_hold_is_refused(tmp_path: Path) -> None:
+    from suite.harness.serving import descriptor_problem
+
+    case = build(load(write(tmp_path, SERVE.replace("[16, 256]", "[5000]"))))[0]
+    problem = descriptor_problem(case, hard=4096)
+    assert problem == (
+        "load point closed5000 needs 5064 file descriptors in the generator and in the server "
+        "(5000 connections + 64) but RLIMIT_NOFILE's hard limit is 4096; raise it (ulimit -Hn) "
+        "or use fewer connections"
+    )
+    assert descriptor_problem(case, hard=8192) is None
