@@ -5,18 +5,22 @@ generator's two loads; the scenario keys. Async tests run under asyncio and uvlo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import re
 import socket
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
-from suite.errors import ScenarioError
+from suite.errors import CaseFailed, ScenarioError
 from suite.harness.loadgen import Generator, LoadJob, LoadReport, percentile, schedule, summary_ms
-from suite.harness.serving import listener
+from suite.harness.serving import ServeResult, extra_info, listener, run_serve_case
 from suite.servers._async import AsyncServing
 from suite.spec import registry
-from suite.spec.cases import build
+from suite.spec.cases import Case, build
 from suite.spec.scenario import load
 from suite.workloads import Workload
 
@@ -292,3 +296,100 @@ def test_a_load_point_the_descriptor_limit_cannot_hold_is_refused(tmp_path: Path
         "or use fewer connections"
     )
     assert descriptor_problem(case, hard=8192) is None
+
+
+# Faults: a server that crashes or hangs mid-window fails its case, and nothing is left.
+
+
+def serve_case(model: str, fault: str | None, workers: int = 2) -> Case:
+    params: dict[str, object] = {"tasks": 16, "iterations": 1000}
+    if fault is not None:
+        params["fault"] = {"kind": fault, "at_task": 40 % 16}
+    return Case(
+        scenario="serve-fault",
+        model=model,
+        workers=workers,
+        kind="cpu",
+        params=params,
+        rounds=1,
+        warmup=0,
+        timeout_s=10,
+        interleave=False,
+        mode="serve",
+        # No warm-up, so the fault fires inside the measured window.
+        load={
+            "mode": "closed",
+            "connections": 4,
+            "label": "closed4",
+            "duration_s": 1.0,
+            "warmup_s": 0.0,
+            "timeout_s": 1.0,
+        },
+    )
+
+
+def run_watched(case: Case) -> tuple[CaseFailed | ServeResult, set[int]]:
+    """Run a serve case; its failure (or result) and the server tree seen while it ran."""
+    import threading
+
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        me = psutil.Process()
+        while not done.is_set():
+            with contextlib.suppress(psutil.Error):
+                seen.update(c.pid for c in me.children(recursive=True))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        outcome: CaseFailed | ServeResult = run_serve_case(case)
+    except CaseFailed as exc:
+        outcome = exc
+    finally:
+        done.set()
+        watcher.join()
+    return outcome, seen
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+
+
+@pytest.mark.parametrize("model", ["asyncio", "processes"])
+def test_a_server_that_crashes_fails_its_case_and_leaves_nothing(model: str) -> None:
+    outcome, seen = run_watched(serve_case(model, "crash"))
+    assert isinstance(outcome, CaseFailed)
+    if model == "processes":  # one of two processes died; the other still answered
+        assert re.match(r"server process \d+ was killed by SIGSEGV during load point closed4", outcome.reason)
+    else:
+        assert outcome.reason == "the server died during load point closed4 (killed by signal SIGSEGV)"
+    assert alive(seen) == set()
+
+
+@pytest.mark.parametrize("model", ["asyncio", "sequential"])
+def test_a_server_that_hangs_fails_its_case_as_a_timeout(model: str) -> None:
+    outcome, seen = run_watched(serve_case(model, "hang"))
+    assert isinstance(outcome, CaseFailed)
+    assert outcome.status == "timeout"
+    pattern = r"the server stopped answering [\d.]+ s into the window: \d+ of \d+ requests timed out after 1 s"
+    assert re.match(pattern, outcome.reason), outcome.reason
+    assert alive(seen) == set()
+
+
+def test_a_whole_server_case_says_what_it_measured() -> None:
+    outcome, seen = run_watched(serve_case("threads", None))
+    assert isinstance(outcome, ServeResult)
+    assert outcome.status == "ok"
+    assert outcome.report.ok > 50
+    assert outcome.report.checksum is not None
+    assert outcome.server_cpu_s > 0
+    info = extra_info(outcome)
+    assert info["mode"] == "serve"
+    assert info["load"]["label"] == "closed4"
+    assert set(info["latency_ms"]) >= {"p50", "p90", "p99", "p999", "max"}
+    assert info["achieved_rps"] == pytest.approx(outcome.report.ok / 1.0)
+    assert info["saturated"] is False
+    assert alive(seen) == set()

@@ -76,6 +76,8 @@ class LoadReport:
     checksum: str | None
     inconsistent: int = 0
     connections_opened: int = 0
+    #: When the last answer in the window arrived, from the window's start (``None``: none did).
+    last_answer_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -185,6 +187,8 @@ class Generator:
         self.opened = 0
         self.live = 0
         self.clients: list[_Client] = []
+        self.last_answer: float | None = None
+        self.window_start = 0.0
         self.idle: deque[_Client] = deque()
         self.waiting: deque[asyncio.Future[_Client]] = deque()
         self.count = 0
@@ -202,6 +206,7 @@ class Generator:
             return
         self.ok += 1
         self.latencies.append(latency)
+        self.last_answer = time.perf_counter()
         seen = self.values.setdefault(index, body)
         if seen != body:
             self.inconsistent += 1
@@ -350,6 +355,7 @@ class Generator:
         cpu_before = time.process_time()
         start = time.perf_counter()
         window = (start + job.warmup_s, start + job.warmup_s + job.duration_s)
+        self.window_start = window[0]
         if job.mode == "closed":
             await self.closed(start, window)
         else:
@@ -384,6 +390,7 @@ class Generator:
             checksum=checksum,
             inconsistent=self.inconsistent,
             connections_opened=self.opened,
+            last_answer_s=None if self.last_answer is None else self.last_answer - self.window_start,
             notes=notes,
         )
 

@@ -31,8 +31,6 @@ from suite.spec.cases import Case
 
 #: Descriptors beyond a load point's connections that the server and generator keep.
 DESCRIPTOR_MARGIN = 64
-#: Share of a window's requests that may time out before the server counts as hung.
-HUNG_SHARE = 0.5
 #: The generator used more than this share of one core: it may have limited the load.
 GENERATOR_BUSY = 0.9
 STATUS = "status"
@@ -204,10 +202,21 @@ def judge(case: Case, report: LoadReport, failure: str | None) -> tuple[str, str
     if report.inconsistent:
         raise CaseFailed(f"{report.inconsistent} answers differed from an earlier answer to the same request")
     timeouts = report.errors.get("timeout", 0)
-    if tried == 0 or report.ok == 0 or timeouts >= HUNG_SHARE * tried:
+    timeout_s = float(case.load["timeout_s"]) if case.load else 0.0
+    if tried == 0:
         raise CaseFailed(
-            f"the server stopped answering: {timeouts} of {tried} requests timed out after "
-            f"{case.load['timeout_s'] if case.load else '?'} s ({counts or 'no answers at all'})",
+            f"the server stopped answering: nothing was answered in the {report.window_s:g} s window "
+            f"({report.sent} requests sent in it; requests sent before it were still waiting, "
+            f"timeout_s {timeout_s:g})",
+            status="timeout",
+        )
+    silent_s = report.window_s - (report.last_answer_s or 0.0)
+    if report.ok == 0 or (timeouts and silent_s >= min(timeout_s, report.window_s / 2)):
+        last = report.last_answer_s
+        when = "" if last is None else f" {max(0.0, last):.1f} s into the window"
+        raise CaseFailed(
+            f"the server stopped answering{when}: {timeouts} of {tried} requests timed out after "
+            f"{timeout_s} s ({counts})",
             status="timeout",
         )
     reasons = []
