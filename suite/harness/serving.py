@@ -216,7 +216,7 @@ def judge(case: Case, report: LoadReport, failure: str | None) -> tuple[str, str
         when = "" if last is None else f" {max(0.0, last):.1f} s into the window"
         raise CaseFailed(
             f"the server stopped answering{when}: {timeouts} of {tried} requests timed out after "
-            f"{timeout_s} s ({counts})",
+            f"{timeout_s:g} s ({counts})",
             status="timeout",
         )
     reasons = []
