@@ -150,6 +150,10 @@ class _Client(asyncio.Protocol):
         self.body += body
 
     def on_message_complete(self) -> None:
+        if not self.parser.should_keep_alive():  # the server said Connection: close
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result((self.parser.get_status_code(), bytes(self.body)))
         self.body = bytearray()
@@ -381,7 +385,9 @@ class Generator:
             sent=self.sent,
             ok=ok,
             errors=dict(self.errors),
-            offered_rps=job.rate_rps if job.mode == "open" else None,
+            # What the schedule really sent in the window (a Poisson schedule's count varies
+            # around the rate); the nominal rate is in the job.
+            offered_rps=self.sent / job.duration_s if job.mode == "open" else None,
             achieved_rps=ok / job.duration_s,
             latency_ms=summary_ms(self.latencies),
             samples_s=thin(self.latencies),

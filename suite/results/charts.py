@@ -196,14 +196,69 @@ def history_chart(scenario: str, runs: Sequence[Run]) -> Chart | None:
     return Chart(scenario, f"{slug(scenario)}-history", "Median over runs", fig)
 
 
+def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
+    """Serve mode: p99 latency against achieved throughput, a line per model and worker
+    count through its open-loop points (closed-loop points as hollow markers); the SLO
+    as a dashed line."""
+    served = [m for m in cases if m.point is not None and m.info.get("latency_ms", {}).get("p99")]
+    if not served:
+        return None
+    fig = Figure(figsize=(8.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    levels = sorted({m.workers or 0 for m in served})
+    for model in model_order(list({m.model for m in served})):
+        look = style(model)
+        for workers in levels:
+            mine = [m for m in served if m.model == model and (m.workers or 0) == workers]
+            open_ = sorted(
+                (m for m in mine if m.info["load"].get("mode") == "open"),
+                key=lambda m: float(m.info["load"]["rate_rps"]),
+            )
+            closed = [m for m in mine if m.info["load"].get("mode") == "closed"]
+            label = f"{model} w{workers}"
+            if open_:
+                ax.plot(
+                    [m.info["achieved_rps"] for m in open_],
+                    [m.info["latency_ms"]["p99"] for m in open_],
+                    marker=look.marker,
+                    color=look.colour,
+                    linestyle=DASHES[levels.index(workers) % len(DASHES)],
+                    label=label,
+                )
+            if closed:
+                ax.scatter(
+                    [m.info["achieved_rps"] for m in closed],
+                    [m.info["latency_ms"]["p99"] for m in closed],
+                    marker=look.marker,
+                    facecolors="none",
+                    edgecolors=look.colour,
+                    label=None if open_ else label,
+                )
+    slo = next((m.info.get("slo_p99_ms") for m in served if m.info.get("slo_p99_ms")), None)
+    if slo:
+        ax.axhline(slo, color="grey", linewidth=1, linestyle="--", label=f"SLO: p99 {slo:g} ms")
+    ax.set_yscale("log")
+    _plain_ticks(ax.yaxis)
+    ax.set_xlabel("achieved requests per second (hollow: closed-loop load points)")
+    ax.set_ylabel("p99 latency (ms)")
+    ax.set_title(f"{scenario}: tail latency against throughput")
+    _legend_outside(ax, fontsize="x-small")
+    return Chart(scenario, f"{slug(scenario)}-latency", "p99 latency against throughput", fig)
+
+
 def charts(runs: Sequence[Run]) -> list[Chart]:
     found = []
     for scenario, cases in _by_scenario(runs[-1]).items():
-        for chart in (
-            speedup_chart(scenario, cases),
-            cdf_chart(scenario, cases),
-            history_chart(scenario, runs),
-        ):
+        makers: tuple[Chart | None, ...]
+        if any(m.point is not None for m in cases):
+            makers = (latency_chart(scenario, cases),)
+        else:
+            makers = (
+                speedup_chart(scenario, cases),
+                cdf_chart(scenario, cases),
+                history_chart(scenario, runs),
+            )
+        for chart in makers:
             if chart is not None:
                 found.append(chart)
     return found

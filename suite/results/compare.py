@@ -71,10 +71,13 @@ class Change:
     #: The smallest change this comparison can tell from run-to-run noise, and why.
     floor_pct: float = MIN_CHANGE_PCT
     floor_why: str = "--min-change"
+    #: A serve case's load point; ``None`` in batch mode.
+    point: str | None = None
 
     @property
     def label(self) -> str:
-        return self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        return label if self.point is None else f"{label}-{self.point}"
 
 
 @dataclass
@@ -165,6 +168,7 @@ def change(
         verdict,
         floor_pct,
         why,
+        base.point,
     )
 
 
@@ -252,7 +256,11 @@ def history_tables(runs: Sequence[Run], changes: Sequence[Change]) -> list[Table
             row = [m.label, fmt_time(m.median)]
             for run in runs[1:]:
                 found = next(
-                    (c for c in changes if c.run == run.label and (c.scenario, c.model, c.workers) == m.key),
+                    (
+                        c
+                        for c in changes
+                        if c.run == run.label and (c.scenario, c.model, c.workers, c.point) == m.key
+                    ),
                     None,
                 )
                 row.append(_change_cell(found) if found else "missing")
@@ -265,22 +273,22 @@ def history_tables(runs: Sequence[Run], changes: Sequence[Change]) -> list[Table
 
 def interpreter_tables(runs: Sequence[Run]) -> list[Table]:
     """Cases side by side by the interpreter that ran them (the latest run wins)."""
-    latest: dict[tuple[str, str, int | None, str], Measurement] = {}
+    latest: dict[tuple[tuple[str, str, int | None, str | None], str], Measurement] = {}
     for run in runs:
         for m in run.measurements:
-            latest[(*m.key, m.interpreter)] = m
-    interpreters = sorted({k[3] for k in latest})
+            latest[(m.key, m.interpreter)] = m
+    interpreters = sorted({interp for _, interp in latest})
     tables = []
-    for scenario in dict.fromkeys(k[0] for k in latest):
+    for scenario in dict.fromkeys(key[0] for key, _ in latest):
         cases = sorted(
-            {(k[1], k[2]) for k in latest if k[0] == scenario},
-            key=lambda mw: _rank(*mw),
+            {(key, m.label) for (key, _), m in latest.items() if key[0] == scenario},
+            key=lambda kl: (*_rank(kl[0][1], kl[0][2]), kl[0][3] or ""),
         )
         rows = []
-        for model, workers in cases:
-            row = [model if workers is None else f"{model}-w{workers}"]
+        for key, label in cases:
+            row = [label]
             for interp in interpreters:
-                found = latest.get((scenario, model, workers, interp))
+                found = latest.get((key, interp))
                 speedup = found.info.get("speedup") if found else None
                 row.append(
                     "" if found is None else fmt_time(found.median) + (f" x{speedup:.2f}" if speedup else "")
@@ -440,6 +448,7 @@ def compare_sides(
             verdict,
             min_change_pct,
             "the runs' own spread is in the test",
+            key[3],
         )
         result.changes.append(change_)
     result.tables = machine_tables(runs) + _sides_tables(result.changes, label_a, label_b)

@@ -37,12 +37,19 @@ class Measurement:
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, int | None]:
-        return self.scenario, self.model, self.workers
+    def point(self) -> str | None:
+        """A serve case's load point (``closed16``, ``open800``); ``None`` in batch mode."""
+        load = self.info.get("load")
+        return str(load["label"]) if isinstance(load, dict) and "label" in load else None
+
+    @property
+    def key(self) -> tuple[str, str, int | None, str | None]:
+        return self.scenario, self.model, self.workers, self.point
 
     @property
     def label(self) -> str:
-        return self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        return label if self.point is None else f"{label}-{self.point}"
 
     @property
     def interpreter(self) -> str:

@@ -38,7 +38,11 @@ class Style:
 
 @functools.cache
 def _known() -> dict[str, str]:
-    return {name: cls.family for name, cls in registry.runners().items()}
+    # Batch models first; serve mode's server models that share a name share the look.
+    known = {name: cls.family for name, cls in registry.runners().items()}
+    for name, cls in registry.servers().items():
+        known.setdefault(name, cls.family)
+    return known
 
 
 def family(model: str) -> str:

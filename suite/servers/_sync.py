@@ -23,18 +23,31 @@ from suite.servers.http11 import Answer, RequestParser, response
 RECV_BYTES = 65536
 
 
+def answer_one(conn: socket.socket, handler: Callable[[bytes], Answer]) -> None:
+    """Read one request from a blocking connection, answer it with ``Connection: close``."""
+    parser = RequestParser()
+    try:
+        while not parser.done:
+            data = conn.recv(RECV_BYTES)
+            if not data:
+                return
+            parser.feed(data)
+    except (OSError, httptools.HttpParserError):
+        return
+    url, _ = parser.done.popleft()
+    status, body = handler(url)
+    with contextlib.suppress(OSError):
+        conn.sendall(response(status, body, keep_alive=False))
+
+
 class SyncLoop:
     def __init__(
         self,
         listener: socket.socket,
         handler: Callable[[bytes], Answer],
         pool: ThreadPoolExecutor | None,
-        accept_all: bool = True,
     ) -> None:
-        """:param accept_all: take every waiting connection when the listener is ready;
-        ``False`` takes one, so the processes of a prefork server that share the
-        listener take turns (each wakes, one wins) instead of one taking them all."""
-        self.listener, self.handler, self.pool, self.accept_all = listener, handler, pool, accept_all
+        self.listener, self.handler, self.pool = listener, handler, pool
         self.selector = selectors.DefaultSelector()
         self.parsers: dict[socket.socket, RequestParser] = {}
         self.returned: queue.SimpleQueue[socket.socket] = queue.SimpleQueue()
@@ -89,8 +102,6 @@ class SyncLoop:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.parsers[conn] = RequestParser()
             self.selector.register(conn, selectors.EVENT_READ)
-            if not self.accept_all:
-                return
 
     def _close(self, conn: socket.socket) -> None:
         with contextlib.suppress(KeyError, ValueError):

@@ -1,7 +1,7 @@
 """Prefork servers: ``workers`` processes forked from one parent, sharing its listening socket.
 
-- ``processes``: each process answers one request at a time (the "sync worker" of
-  gunicorn, with keep-alive);
+- ``processes``: each process accepts a connection when idle, answers its one request
+  and closes it (gunicorn's "sync worker");
 - ``processes+asyncio`` / ``processes+uvloop``: each process runs an event loop (several
   async workers behind one port, as ``uvicorn --workers`` does), up to
   :data:`PER_PROCESS_LIMIT` requests at once in each.
@@ -17,7 +17,7 @@ from typing import Any
 
 from suite.servers import ProcessFamily, Server
 from suite.servers._async import run_loop
-from suite.servers._sync import SyncLoop
+from suite.servers._sync import answer_one
 from suite.servers.http11 import handle
 from suite.workloads import Workload
 
@@ -27,10 +27,17 @@ PER_PROCESS_LIMIT = 100
 
 
 def _serve_sync(ready: Any, workload: Workload, fanout: int, listener: socket.socket) -> None:
+    """gunicorn's sync worker: a blocking accept (the kernel wakes one idle process per
+    connection), one request, ``Connection: close``. Keeping connections alive would
+    tie each to one process and queue its requests behind another connection's there."""
     workload.prepare(1)
-    loop = SyncLoop(listener, lambda url: handle(workload, url, fanout), pool=None, accept_all=False)
+    listener.setblocking(True)
     ready.wait(timeout=60)
-    loop.run()
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            answer_one(conn, lambda url: handle(workload, url, fanout))
 
 
 def _serve_async(
@@ -46,7 +53,7 @@ def _serve_async(
 
 class PreforkServer(Server):
     name = "processes"
-    summary = "`workers` forked processes sharing one socket, each answering one request at a time"
+    summary = "`workers` forked processes sharing one socket, each: accept, answer one request, close"
     order = 30
     family = "processes"
     _family: ProcessFamily | None = None
