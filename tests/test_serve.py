@@ -85,7 +85,7 @@ async def test_open_load_sends_at_its_rate_and_says_how_late() -> None:
     report, _ = await serve_and_load(job(0, mode="open", rate_rps=200.0, arrival="constant"))
     assert report.sent == 80  # 200/s for 0.4 s
     assert report.ok == 80
-    assert report.achieved_rps == pytest.approx(200)
+    assert report.achieved_rps == pytest.approx(200, rel=0.15)
     assert report.lag_ms["p99"] < 50
     assert report.offered_rps == 200
 
@@ -390,6 +390,6 @@ def test_a_whole_server_case_says_what_it_measured() -> None:
     assert info["mode"] == "serve"
     assert info["load"]["label"] == "closed4"
     assert set(info["latency_ms"]) >= {"p50", "p90", "p99", "p999", "max"}
-    assert info["achieved_rps"] == pytest.approx(outcome.report.ok / 1.0)
+    assert info["achieved_rps"] == pytest.approx(outcome.report.ok / 1.0, rel=0.15)
     assert info["saturated"] is False
     assert alive(seen) == set()

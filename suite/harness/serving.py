@@ -210,8 +210,10 @@ def judge(case: Case, report: LoadReport, failure: str | None) -> tuple[str, str
             f"timeout_s {timeout_s:g})",
             status="timeout",
         )
+    # Hung, not just overloaded: it went quiet. An overloaded server still answers
+    # through the window, however many requests time out in its queue.
     silent_s = report.window_s - (report.last_answer_s or 0.0)
-    if report.ok == 0 or (timeouts and silent_s >= min(timeout_s, report.window_s / 2)):
+    if report.last_answer_s is None or (timeouts and silent_s >= min(timeout_s, report.window_s / 2)):
         last = report.last_answer_s
         when = "" if last is None else f" {max(0.0, last):.1f} s into the window"
         raise CaseFailed(
@@ -225,8 +227,9 @@ def judge(case: Case, report: LoadReport, failure: str | None) -> tuple[str, str
     busy = report.generator_cpu_s / (report.window_s + (case.load or {}).get("warmup_s", 0.0))
     if report.generator_limited:
         reasons.append(
-            f"the load generator was the limit: it sent requests p99 {report.lag_ms['p99']:.1f} ms late "
-            f"(over {LAG_LIMIT_MS:g} ms), using {busy:.0%} of a core"
+            f"the load generator fell behind its schedule: it sent requests p99 "
+            f"{report.lag_ms['p99']:.1f} ms late (over {LAG_LIMIT_MS:g} ms), using {busy:.0%} of a core, "
+            "so it may have limited the load"
         )
     return ("degraded", "; ".join(reasons)) if reasons else ("ok", None)
 
@@ -282,8 +285,14 @@ def extra_info(result: ServeResult) -> dict[str, Any]:
     assert case.load is not None
     p99 = report.latency_ms.get("p99")
     offered = report.offered_rps
-    saturated = (offered is not None and report.achieved_rps < 0.95 * offered) or (
-        case.slo_p99_ms is not None and p99 is not None and p99 > case.slo_p99_ms
+    failed = sum(report.errors.values())
+    # Percentiles are of answered requests; one that failed or timed out is slower than
+    # any of them, so past 1% of failures no p99 of answered requests meets an SLO.
+    failed_share = failed / (report.ok + failed) if report.ok + failed else 1.0
+    saturated = (
+        (offered is not None and report.achieved_rps < 0.95 * offered)
+        or failed_share > 0.01
+        or (case.slo_p99_ms is not None and p99 is not None and p99 > case.slo_p99_ms)
     )
     return {
         "mode": "serve",

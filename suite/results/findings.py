@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results import capacity
+from suite.results import capacity, serving
 from suite.results.charts import charts
 from suite.results.compare import ALPHA, MIN_CHANGE_PCT, p_value
 from suite.results.history import Measurement, Run
@@ -253,11 +253,46 @@ def work_goes_on(ms: Measurements) -> Verdict:
     return Verdict(claim, verdict, evidence)
 
 
+def threads_for_web_servers(ms: Measurements) -> Verdict:
+    claim = "Threads are for web servers"
+    scenarios = [s for s in ("serve-io", "serve-mixed", "serve-cpu", "serve-fanout") if s in ms.by_scenario]
+    if not scenarios:
+        return _missing(claim, "serve-io", "serve-cpu", "serve-mixed", "serve-fanout")
+    evidence: list[str] = []
+    good: list[str] = []
+    bad: list[str] = []
+    for scenario in scenarios:
+        cases = ms.by_scenario[scenario]
+        slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
+        ranked = serving.best_by_model(cases)
+        threads = next((row for row in ranked if row[0] == "threads"), None)
+        if threads is None:
+            continue
+        best = ranked[0] if ranked[0][0] != "threads" else (ranked[1] if len(ranked) > 1 else ranked[0])
+        evidence.append(
+            f"{scenario}: {serving.describe(*threads, slo)}; best other: {serving.describe(*best, slo)}"
+        )
+        as_good = threads[2][0] >= best[2][0] and threads[2][1] >= 0.9 * best[2][1]
+        (good if as_good else bad).append(scenario)
+    if not evidence:
+        return Verdict(claim, "Not measured in this run", ["no threads server ran"])
+    if not bad:
+        verdict = f"True here: a thread pool served as well as any model in {', '.join(good)}"
+    elif not good:
+        verdict = f"False here: another model served more within the SLO in {', '.join(bad)}"
+    else:
+        verdict = (
+            f"Partly: threads served as well as any model in {', '.join(good)}, but not in {', '.join(bad)}"
+        )
+    return Verdict(claim, verdict, evidence)
+
+
 CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     threads_never_parallel,
     processes_faster_for_cpu,
     threads_are_for_io,
     asyncio_beats_threads,
+    threads_for_web_servers,
     processes_cost_memory,
     work_goes_on,
 )
@@ -289,8 +324,11 @@ class Standing:
 
 
 def standings(ms: Measurements) -> list[Standing]:
+    """Batch scenarios' standings (serve scenarios rank by throughput: :func:`serve_verdict`)."""
     found = []
     for scenario, cases in ms.by_scenario.items():
+        if any(m.point is not None for m in cases):
+            continue
         models = dict.fromkeys(m.model for m in cases)
         best = sorted(
             (b for b in (ms.best(scenario, model) for model in models) if b), key=lambda m: m.median
@@ -344,8 +382,27 @@ class ScenarioVerdict:
     slowest: str
 
 
+def serve_verdict(scenario: str, cases: list[Measurement], question: str) -> ScenarioVerdict:
+    """A serve scenario's winner: the most requests a second held within the SLO."""
+    ranked = serving.best_by_model(cases)
+    slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
+    model, workers, top = ranked[0]
+    tied = [
+        f"{m} ({w} workers)" if w and m != "sequential" else m
+        for m, w, s in ranked[1:]
+        if serving.tied_with(top, s)
+    ]
+    second = serving.describe(*ranked[1], slo) if len(ranked) > 1 else "-"
+    last = serving.describe(*ranked[-1], slo) if len(ranked) > 2 else "-"
+    return ScenarioVerdict(scenario, question, serving.describe(model, workers, top, slo), tied, second, last)
+
+
 def scenario_verdicts(ms: Measurements, questions: dict[str, str]) -> list[ScenarioVerdict]:
-    found = []
+    found = [
+        serve_verdict(scenario, cases, questions.get(scenario, ""))
+        for scenario, cases in ms.by_scenario.items()
+        if any(m.point is not None for m in cases)
+    ]
     for standing in standings(ms):
         rows = standing.rows
         second = f"{_label(rows[1][0])} {_more(standing.margin(rows[1][0]))}" if len(rows) > 1 else "-"
@@ -396,7 +453,9 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         "Each figure is the median of the measured rounds. A scenario's cases ran side by side, one "
         "round of each per cycle in shuffled order, so drift of the machine fell on every model alike; "
         "speedups are the median of each cycle's ratio to the sequential round of the same cycle. "
-        "Margins are how much longer than the winner a model's best case took. Numbers from another "
+        "Margins are how much longer than the winner a model's best case took. Serve scenarios run "
+        "each model as a web server under a load generator in its own process; they rank models by the "
+        "highest request rate they held within the latency objective. Numbers from another "
         "machine will differ; the shape of the results should not.",
         "",
         "## The common claims, checked",
@@ -442,6 +501,28 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         if failures:
             out += ["", *(f"- {c.get('model')}: {c.get('status')}: {c.get('reason')}" for c in failures)]
         out.append("")
+        out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
+        out.append("")
+    for scenario, cases in ms.by_scenario.items():
+        if not any(m.point is not None for m in cases):
+            continue
+        served = serve_verdict(scenario, cases, questions.get(scenario, ""))
+        out += [f"### {scenario}", ""]
+        if scenario in descriptions:
+            out += [" ".join(descriptions[scenario].split()), ""]
+        tied = f" Not clearly beaten by: {', '.join(served.tied)}." if served.tied else ""
+        out += [
+            f"Winner: **{served.winner}**.{tied} Each cell: requests answered per second inside the "
+            "window and their p99 latency (~: saturated, under 95% of the offered rate, over 1% "
+            "failed or over the SLO; !: requests failed).",
+            "",
+            *serving.markdown_table([m.info for m in cases], list(registry.servers())),
+            "",
+        ]
+        failures = ms.failures(scenario)
+        out += [
+            f"- {c.get('model')} w{c.get('workers')}: {c.get('status')}: {c.get('reason')}" for c in failures
+        ]
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
     missing = sorted(

@@ -97,3 +97,71 @@ def summary_lines(scenario: str, infos: Sequence[Info], model_order: Sequence[st
         elif info.get("status") == "degraded":
             lines.append(f"  warning: {name}: degraded: {info.get('reason')}")
     return lines
+
+
+def score(cases: Sequence[Any]) -> tuple[float, float]:
+    """How well one model x workers served, for ranking: the highest open-loop rate it
+    held within the SLO (0 if none), then its best closed-loop throughput within the SLO
+    (any closed throughput when the scenario has no SLO). ``cases`` are
+    :class:`~suite.results.history.Measurement` objects of its load points."""
+    held = 0.0
+    closed = 0.0
+    for m in cases:
+        info = m.info
+        load = info.get("load") or {}
+        if info.get("status") not in ("ok", "degraded"):
+            continue
+        if load.get("mode") == "open":
+            if not info.get("saturated"):
+                held = max(held, float(load.get("rate_rps", 0)))
+        else:
+            p99 = (info.get("latency_ms") or {}).get("p99")
+            slo = info.get("slo_p99_ms")
+            if slo is None or (p99 is not None and p99 <= slo):
+                closed = max(closed, float(info.get("achieved_rps") or 0))
+    return held, closed
+
+
+def best_by_model(cases: Sequence[Any]) -> list[tuple[str, int | None, tuple[float, float]]]:
+    """Each model's best worker count and its score, best model first."""
+    groups: dict[tuple[str, int | None], list[Any]] = {}
+    for m in cases:
+        groups.setdefault((m.model, m.workers), []).append(m)
+    best: dict[str, tuple[int | None, tuple[float, float]]] = {}
+    for (model, workers), mine in groups.items():
+        s = score(mine)
+        if model not in best or s > best[model][1]:
+            best[model] = (workers, s)
+    return sorted(((m, w, s) for m, (w, s) in best.items()), key=lambda row: row[2], reverse=True)
+
+
+def describe(model: str, workers: int | None, s: tuple[float, float], slo: float | None) -> str:
+    who = f"{model} ({workers} workers)" if workers and model != "sequential" else model
+    parts = []
+    if s[0]:
+        parts.append(f"held {s[0]:g} req/s" + (f" within p99 {slo:g} ms" if slo else ""))
+    if s[1]:
+        parts.append(f"{s[1]:.0f} req/s closed-loop")
+    return f"{who}, " + ("; ".join(parts) if parts else "met the SLO at no load point")
+
+
+def tied_with(winner: tuple[float, float], other: tuple[float, float]) -> bool:
+    """Not clearly beaten: the same highest held rate (the rates are a coarse grid) and
+    closed-loop throughput within 10%."""
+    return other[0] == winner[0] and other[1] >= 0.9 * winner[1]
+
+
+def markdown_table(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
+    """The summary's serve table as Markdown: a row per model and workers, a column per
+    load point."""
+    points = _point_order(infos)
+    keys = sorted(
+        {(i["model"], i["workers"]) for i in infos},
+        key=lambda k: (model_order.index(k[0]) if k[0] in model_order else len(model_order), k[1] or 0),
+    )
+    by_key = {(i["model"], i["workers"], point_label(i)): i for i in infos}
+    lines = ["| case | " + " | ".join(points) + " |", "|---|" + "---|" * len(points)]
+    for m, w in keys:
+        cells = [cell(by_key[(m, w, p)]) if (m, w, p) in by_key else "" for p in points]
+        lines.append(f"| {m} w{w} | " + " | ".join(cells) + " |")
+    return lines

@@ -142,10 +142,18 @@ def sleep_task(index: int, latency_ms: float) -> int:
     return index
 
 
+def mixed_task(index: int, latency_ms: float, iterations: int) -> int:
+    """Wait (a database call, say), then compute (render the answer): holds the GIL for
+    the second part only."""
+    time.sleep(latency_ms / 1000)
+    return cpu_task(index, iterations)
+
+
 TASKS: dict[str, Callable[..., int]] = {
     "cpu": cpu_task,
     "hash": hash_task,
     "sleep": sleep_task,
+    "mixed": mixed_task,
     "compress": compress_task,
     "file": file_task,
     "callable": callable_task,

@@ -1,0 +1,49 @@
+"""Wait, then compute: the shape of most request handlers (query a database, then build
+the answer in Python). The wait overlaps under any concurrent model; the pure-Python
+part holds the GIL, so only processes (or a free-threaded build) run it in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Self
+
+from pydantic import Field
+
+from suite.tasks import cpu_task, mixed_task
+from suite.workloads import Workload, WorkloadParams
+
+
+class MixedParams(WorkloadParams):
+    latency_ms: float = Field(ge=0, le=60_000, description="how long each task first waits")
+    iterations: int = Field(ge=1, le=10**9, description="pure-Python loop iterations after the wait")
+
+    def quick(self) -> Self:
+        return self.model_copy(
+            update={"latency_ms": self.latency_ms / 4, "iterations": max(1, self.iterations // 4)}
+        )
+
+
+class MixedWorkload(Workload):
+    kind = "mixed"
+    Params = MixedParams
+    summary = "each task waits, then runs a pure-Python loop (a handler: query, then render)"
+    params: MixedParams
+    _async_sleep: Callable[[float], Awaitable[None]]
+
+    def prepare(self, concurrency: int) -> None:
+        import anyio  # the running loop's own sleep, asyncio's or trio's
+
+        self._async_sleep = anyio.sleep
+
+    def run_task(self, index: int) -> int:
+        return mixed_task(index, self.params.latency_ms, self.params.iterations)
+
+    def pure_task(self) -> tuple[str, dict[str, Any]]:
+        return "mixed", {"latency_ms": self.params.latency_ms, "iterations": self.params.iterations}
+
+    async def run_task_async(self, index: int) -> int:
+        await self._async_sleep(self.params.latency_ms / 1000)
+        return cpu_task(index, self.params.iterations)
+
+
+WORKLOAD = MixedWorkload
