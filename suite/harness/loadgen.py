@@ -41,6 +41,8 @@ import httptools
 MAX_SAMPLES = 2000
 #: Schedule lag p99 past which the generator, not the server, limited an open load.
 LAG_LIMIT_MS = 5.0
+#: The shortest wait between sends (see :meth:`Generator.open`).
+MIN_SLEEP_S = 0.001
 #: How long answers to requests sent in the window may take to arrive after it.
 DRAIN_S = 1.0
 
@@ -347,7 +349,10 @@ class Generator:
             now = time.perf_counter()
             due = start + offsets[k]
             if due > now:
-                await asyncio.sleep(due - now)
+                # Event loop timers have millisecond resolution (libuv's, epoll's): a
+                # shorter sleep would return at once and spin a core the server needs.
+                # Waking up to 1 ms late is the lag the report shows.
+                await asyncio.sleep(max(due - now, MIN_SLEEP_S))
                 continue
             # Everything due by now goes out at once: each waits for a connection, if it
             # must, inside its own task, so one slow answer delays no other send.

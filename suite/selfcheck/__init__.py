@@ -5,5 +5,8 @@ through the suite and through :mod:`.handwritten`, a self-contained script that 
 nothing of the suite. ``python -m suite.selfcheck.truth`` (``tox -e bench-truth``) runs
 a few scenarios A, B, A with ``suite run`` (B with 15% more work in one scenario) and
 prints how many unchanged cases were reported changed and how many changed ones were
-caught. It may import :mod:`suite.spec`, :mod:`suite.harness` and :mod:`suite.results`.
+caught. ``python -m suite.selfcheck.loadcheck`` (``tox -e bench-serve``) checks serve
+mode's load generator: its schedule lag, coordinated omission, and wrk's figure. It may
+import :mod:`suite.spec`, :mod:`suite.harness`, :mod:`suite.results` and the serve and
+workload contracts its check servers are made of.
 """
