@@ -197,6 +197,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         reason = cls.unavailable_reason()
         state = "available" if reason is None else f"unavailable: {reason}"
         print(f"  {name:<22} {cls.summary}  [{state}]")
+    print("server models (mode: serve):")
+    for name, scls in registry.servers().items():
+        reason = scls.unavailable_reason()
+        state = "available" if reason is None else f"unavailable: {reason}"
+        print(f"  {name:<22} {scls.summary}  [{state}]")
     print("workload kinds:")
     for kind, wcls in registry.workloads().items():
         print(f"  {kind:<22} {wcls.summary}")
@@ -205,9 +210,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("scenarios:")
         for scenario in scenarios:
             cases = build(scenario)
-            models = sorted({c.model for c in cases}, key=list(registry.runners()).index)
+            order = list(registry.servers() if scenario.mode == "serve" else registry.runners())
+            models = sorted({c.model for c in cases}, key=order.index)
+            count = f"{len(cases)} cases"
+            if scenario.mode == "serve":
+                count = f"serve, {len(cases)} load-point cases"
             print(
-                f"  {scenario.name:<22} {scenario.kind}, {len(cases)} cases: {', '.join(models)}; "
+                f"  {scenario.name:<22} {scenario.kind}, {count}: {', '.join(models)}; "
                 f"workers {', '.join(map(str, scenario.workers))}"
             )
         for problem in problems:

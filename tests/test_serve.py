@@ -374,7 +374,9 @@ def test_a_server_that_hangs_fails_its_case_as_a_timeout(model: str) -> None:
     outcome, seen = run_watched(serve_case(model, "hang"))
     assert isinstance(outcome, CaseFailed)
     assert outcome.status == "timeout"
-    pattern = r"the server stopped answering [\d.]+ s into the window: \d+ of \d+ requests timed out after 1 s"
+    pattern = (
+        r"the server stopped answering [\d.]+ s into the window: \d+ of \d+ requests timed out after 1 s"
+    )
     assert re.match(pattern, outcome.reason), outcome.reason
     assert alive(seen) == set()
 
@@ -393,3 +395,50 @@ def test_a_whole_server_case_says_what_it_measured() -> None:
     assert info["achieved_rps"] == pytest.approx(outcome.report.ok / 1.0, rel=0.15)
     assert info["saturated"] is False
     assert alive(seen) == set()
+
+
+SERVE_RUN = """\
+description: Does a thread pool keep up with one event loop?
+mode: serve
+workload: {kind: sleep, latency_ms: 2}
+models: [asyncio, threads]
+workers: [4]
+load:
+  closed: {connections: [4]}
+  open: {rates_rps: [100]}
+  duration_s: 0.4
+  warmup_s: 0.1
+slo: {p99_ms: 50}
+"""
+
+
+def test_suite_run_serves_saves_and_compares_a_serve_scenario(tmp_path: Path) -> None:
+    import json
+
+    from suite_cli import run_suite
+
+    path = write(tmp_path, SERVE_RUN, "serve-tiny.yaml")
+    done = run_suite("run", str(path), "--results", "res", "--save", "first", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "serve-tiny (serve: sleep handler)" in done.stdout
+    assert "highest offered rate held within p99 <= 50 ms: " in done.stdout
+    data = json.loads(next((tmp_path / "res").glob("*/0001_first.json")).read_text())
+    names = [b["name"] for b in data["benchmarks"]]
+    assert names == [
+        "test_case[asyncio-w4-closed4]",
+        "test_case[asyncio-w4-open100]",
+        "test_case[threads-w4-closed4]",
+        "test_case[threads-w4-open100]",
+    ]
+    for bench in data["benchmarks"]:
+        extra = bench["extra_info"]
+        assert extra["mode"] == "serve"
+        assert extra["status"] == "ok", extra["reason"]
+        assert len(bench["stats"]["data"]) == extra["requests_ok"] or len(bench["stats"]["data"]) == 2000
+        assert extra["latency_ms"]["p50"] >= 2.0
+        assert extra["server_cpu_s"] > 0
+    # Every model answered the same requests with the same values.
+    assert len({b["extra_info"]["checksum"] for b in data["benchmarks"]}) == 1
+    compared = run_suite("compare", "first", "first", "--results", "res", cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr
+    assert "asyncio-w4-open100" in compared.stdout

@@ -374,7 +374,8 @@ def json_schema() -> dict[str, Any]:
         )
         for kind, cls in registry.workloads().items()
     ]
-    model_name: Any = Literal[tuple(registry.runners())]
+    # Batch models and serve mode's server models (which `mode` picks is checked on load).
+    model_name: Any = Literal[tuple(dict.fromkeys([*registry.runners(), *registry.servers()]))]
     workload_union: Any = Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007
     schema_model: Any = create_model(
         "Scenario",
