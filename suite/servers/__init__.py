@@ -75,6 +75,15 @@ class Server(abc.ABC):
         return None
 
 
+def uvloop_missing() -> str | None:
+    """Why the uvloop server models cannot run here (what to install), or ``None``."""
+    import importlib.util
+
+    if importlib.util.find_spec("uvloop") is None:
+        return "uvloop is not installed for this interpreter (pip install uvloop)"
+    return None
+
+
 class ProcessFamily:
     """Processes serving one listening socket, each forked from the worker (the prefork
     shape of gunicorn and uvicorn's ``--workers``): any of them may accept a connection,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 import threading
 from collections.abc import Callable
 
-from suite.servers import Server
+from suite.servers import Server, uvloop_missing
 from suite.servers._async import run_loop
 
 
@@ -57,9 +56,7 @@ class UvloopServer(AsyncioServer):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        if importlib.util.find_spec("uvloop") is None:
-            return "uvloop is not installed for this interpreter (pip install uvloop)"
-        return None
+        return uvloop_missing()
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         import uvloop

@@ -10,12 +10,11 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 from collections.abc import Callable
 from typing import Any
 
-from suite.servers import ProcessFamily, Server
+from suite.servers import ProcessFamily, Server, uvloop_missing
 from suite.servers._async import run_loop
 from suite.servers._sync import answer_one
 from suite.servers.http11 import handle
@@ -93,9 +92,7 @@ class PreforkUvloopServer(PreforkAsyncioServer):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        if importlib.util.find_spec("uvloop") is None:
-            return "uvloop is not installed for this interpreter (pip install uvloop)"
-        return None
+        return uvloop_missing()
 
 
 SERVERS = [PreforkServer, PreforkAsyncioServer, PreforkUvloopServer]

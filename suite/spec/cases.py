@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,29 +140,35 @@ def _serve_models(scenario: Scenario, wanted: Sequence[str] | None) -> list[str]
 def build_serve(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
     """A serve scenario's cases: model x workers x load point, in that order."""
     params = scenario.params.quick() if overrides.quick else scenario.params
+    # One request at a time is the unit: no rounds, no interleaving, one load point each.
+    serving = Case(
+        scenario=scenario.name,
+        model="",
+        workers=1,
+        kind=scenario.kind,
+        params=params.model_dump(mode="json"),
+        rounds=1,
+        warmup=0,
+        timeout_s=scenario.timeout_s,
+        interleave=False,
+        max_rounds=1,
+        mode="serve",
+        slo_p99_ms=scenario.slo_p99_ms,
+        fanout=scenario.fanout,
+    )
     cases: list[Case] = []
     for model in _serve_models(scenario, overrides.models):
         fixed = registry.server(model).fixed_workers
         for workers in _levels(scenario, overrides, fixed):
-            for point in load_points(scenario, overrides.quick):
-                cases.append(
-                    Case(
-                        scenario=scenario.name,
-                        model=model,
-                        workers=workers,
-                        kind=scenario.kind,
-                        params=params.model_dump(mode="json"),
-                        rounds=1,
-                        warmup=0,
-                        timeout_s=scenario.timeout_s,
-                        interleave=False,
-                        max_rounds=1,
-                        mode="serve",
-                        load=point,
-                        slo_p99_ms=scenario.slo_p99_ms,
-                        fanout=scenario.fanout,
-                    )
+            cases += [
+                dataclasses.replace(
+                    serving,
+                    model=model,
+                    workers=workers,
+                    load=point,
                 )
+                for point in load_points(scenario, overrides.quick)
+            ]
     return cases
 
 
