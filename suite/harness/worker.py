@@ -257,6 +257,10 @@ def main() -> int:
             from suite.harness.serving import serve
 
             serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
+            # Everything is reported: leave now. A handler thread that hangs (a fault)
+            # would otherwise hold the interpreter's exit, which joins pool threads.
+            out.flush()
+            os._exit(0)
         else:
             measure(case, job.get("endpoint"), out, job.get("scratch"), paced)
     except BaseException as exc:  # reported, then the exit code says it failed
