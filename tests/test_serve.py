@@ -439,8 +439,12 @@ def test_suite_run_serves_saves_and_compares_a_serve_scenario(tmp_path: Path) ->
         assert len(bench["stats"]["data"]) == extra["requests_ok"] or len(bench["stats"]["data"]) == 2000
         assert extra["latency_ms"]["p50"] >= 2.0
         assert extra["server_cpu_s"] > 0
-    # Every model answered the same requests with the same values.
-    assert len({b["extra_info"]["checksum"] for b in data["benchmarks"]}) == 1
+    # Every model answered the same requests with the same values (a short open load may
+    # not reach every one of the 64 requests, and then has no checksum).
+    closed = {b["extra_info"]["checksum"] for b in data["benchmarks"] if "closed" in b["name"]}
+    assert len(closed) == 1
+    assert None not in closed
+    assert {b["extra_info"]["checksum"] for b in data["benchmarks"]} - closed <= {None}
     compared = run_suite("compare", "first", "first", "--results", "res", cwd=tmp_path)
     assert compared.returncode == 0, compared.stderr
     assert "asyncio-w4-open100" in compared.stdout
