@@ -334,6 +334,9 @@ def run_watched(case: Case) -> tuple[CaseFailed | ServeResult, set[int]]:
 
     seen: set[int] = set()
     done = threading.Event()
+    # Children of this test process that other tests left running (a session's servers)
+    # are not the case's.
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
 
     def watch() -> None:
         me = psutil.Process()
@@ -351,7 +354,7 @@ def run_watched(case: Case) -> tuple[CaseFailed | ServeResult, set[int]]:
     finally:
         done.set()
         watcher.join()
-    return outcome, seen
+    return outcome, seen - before
 
 
 def alive(pids: set[int]) -> set[int]:
