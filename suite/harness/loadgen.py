@@ -38,7 +38,7 @@ from typing import Any, cast
 import httptools
 
 #: Latencies kept in the report beyond its percentiles (evenly thinned, in send order).
-MAX_SAMPLES = 2000
+MAX_SAMPLES = 500
 #: Schedule lag p99 past which the generator, not the server, limited an open load.
 LAG_LIMIT_MS = 5.0
 #: The shortest wait between sends (see :meth:`Generator.open`).
