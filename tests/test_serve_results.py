@@ -156,6 +156,11 @@ def test_compare_keys_serve_cases_by_load_point(make_run) -> None:  # type: igno
     before = [run(n, s) for n, s in ((3, 1.0), (4, 1.02), (5, 0.98))]
     after = [run(n, s) for n, s in ((6, 1.5), (7, 1.52), (8, 1.49))]
     assert {c.verdict for c in compare_sides(before, after).changes} == {"slower"}
+    # One run: a table of load points, not the batch winner table.
+    (table,) = compare([run(9, 1.0)]).tables
+    assert table.headers == ["case", "closed64", "open800"]
+    assert [row[0] for row in table.rows] == ["asyncio-w8"]
+    assert table.title.startswith("serve-io: requests answered per second and p99 latency")
 
 
 @pytest.mark.parametrize("status", ["failed", "timeout"])

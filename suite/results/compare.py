@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from suite.results import capacity
+from suite.results import capacity, serving
 from suite.results.history import Measurement, Run
 from suite.results.summary import fmt_time
 from suite.spec import registry
@@ -139,6 +139,33 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
         rows.append(row)
     title = f"{scenario}: median, x speedup, % of ideal (* fastest, ≈ not significantly slower than it)"
     return Table(title, ["workers", *models], rows)
+
+
+def serve_table(scenario: str, cases: Sequence[Measurement]) -> Table:
+    """A serve scenario: rows = model and workers, columns = load points; each cell the
+    requests answered per second and their p99 (~ saturated, ! requests failed)."""
+    points = list(dict.fromkeys(m.point for m in sorted(cases, key=_point_rank) if m.point))
+    keys = sorted({(m.model, m.workers) for m in cases}, key=lambda k: _rank(*k))
+    by_key = {(m.model, m.workers, m.point): m for m in cases}
+    rows = [
+        [
+            f"{model}-w{workers}",
+            *(
+                serving.cell(by_key[(model, workers, p)].info) if (model, workers, p) in by_key else ""
+                for p in points
+            ),
+        ]
+        for model, workers in keys
+    ]
+    title = f"{scenario}: requests answered per second and p99 latency (~ saturated, ! requests failed)"
+    return Table(title, ["case", *points], rows)
+
+
+def _point_rank(m: Measurement) -> tuple[int, float]:
+    load = m.info.get("load") or {}
+    if load.get("mode") == "closed":
+        return 0, float(load.get("connections", 0))
+    return 1, float(load.get("rate_rps", 0))
 
 
 def change(
@@ -355,8 +382,13 @@ def compare(
         return result
     if len(runs) == 1:
         grouped = _by_scenario(runs[0].measurements)
-        result.tables = [winner_table(s, cases) for s, cases in grouped.items()]
+        result.tables = [
+            serve_table(s, cases) if any(m.point for m in cases) else winner_table(s, cases)
+            for s, cases in grouped.items()
+        ]
         for scenario, cases in grouped.items():
+            if any(m.point for m in cases):
+                continue
             fewest = min(len(m.rounds) for m in cases)
             if not can_reach_significance(fewest, fewest):
                 result.warnings.append(
