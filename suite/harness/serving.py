@@ -31,8 +31,6 @@ from suite.spec.cases import Case
 
 #: Descriptors beyond a load point's connections that the server and generator keep.
 DESCRIPTOR_MARGIN = 64
-#: The generator used more than this share of one core: it may have limited the load.
-GENERATOR_BUSY = 0.9
 STATUS = "status"
 
 
