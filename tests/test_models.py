@@ -75,6 +75,22 @@ def test_round_durations_are_positive(model: str) -> None:
         assert task_end - task_start >= 0.001
 
 
+@pytest.mark.asyncio
+async def test_an_async_wait_lasts_its_full_time() -> None:
+    """uvloop's timers run on a per-iteration millisecond clock: a few in a thousand
+    ``sleep(0.001)`` end early. The workloads' wait must not (same work in every model)."""
+    import asyncio
+
+    from suite.workloads import sleep_at_least
+
+    shortest = 1.0
+    for _ in range(1500):
+        start = time.perf_counter()
+        await sleep_at_least(asyncio.sleep, 0.001)
+        shortest = min(shortest, time.perf_counter() - start)
+    assert shortest >= 0.001
+
+
 def test_more_workers_than_tasks(model: str) -> None:
     runner = registry.runner(model)(make_workload("cpu"), workers=8)
     assert run_rounds(runner, 3, rounds=1) == [expected_values("cpu")[:3]]

@@ -51,7 +51,10 @@ def sleep_task(i):
 
 async def async_task(kind, i):
     if kind == "sleep":
-        await asyncio.sleep(PARAMS["latency_ms"] / 1000)
+        # Sleep again until the full time has passed: uvloop's timers can end early.
+        deadline = time.perf_counter() + PARAMS["latency_ms"] / 1000
+        while (left := deadline - time.perf_counter()) > 0:
+            await asyncio.sleep(left)
         return i
     return TASKS[kind](i)
 

@@ -204,6 +204,19 @@ class Workload(abc.ABC):
         return {}
 
 
+async def sleep_at_least(sleep: Any, seconds: float) -> None:
+    """Wait ``seconds`` by the wall clock on any event loop.
+
+    uvloop schedules timers on libuv's clock, which is cached once per loop iteration and
+    counts whole milliseconds, so one ``sleep(0.001)`` can end 36 us after it began (seen
+    in CI). Every model must do the same work, so an async wait sleeps again until its
+    full time has passed, as ``time.sleep`` does.
+    """
+    deadline = time.perf_counter() + seconds
+    while (left := deadline - time.perf_counter()) > 0:
+        await sleep(left)
+
+
 async def _inject_async(kind: str, index: int) -> None:
     """A fault inside a coroutine: ``ignore_cancel`` awaits and swallows cancellation; the
     others block the event loop the way they block a thread (``hang`` never yields)."""

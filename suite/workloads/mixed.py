@@ -10,7 +10,7 @@ from typing import Any, Self
 from pydantic import Field
 
 from suite.tasks import cpu_task, mixed_task
-from suite.workloads import Workload, WorkloadParams
+from suite.workloads import Workload, WorkloadParams, sleep_at_least
 
 
 class MixedParams(WorkloadParams):
@@ -42,7 +42,7 @@ class MixedWorkload(Workload):
         return "mixed", {"latency_ms": self.params.latency_ms, "iterations": self.params.iterations}
 
     async def run_task_async(self, index: int) -> int:
-        await self._async_sleep(self.params.latency_ms / 1000)
+        await sleep_at_least(self._async_sleep, self.params.latency_ms / 1000)
         return cpu_task(index, self.params.iterations)
 
 

@@ -9,7 +9,7 @@ from typing import Any, Self
 from pydantic import Field
 
 from suite.tasks import sleep_task
-from suite.workloads import Workload, WorkloadParams
+from suite.workloads import Workload, WorkloadParams, sleep_at_least
 
 
 class SleepParams(WorkloadParams):
@@ -40,7 +40,7 @@ class SleepWorkload(Workload):
         return "sleep", {"latency_ms": self.params.latency_ms}
 
     async def run_task_async(self, index: int) -> int:
-        await self._async_sleep(self.params.latency_ms / 1000)
+        await sleep_at_least(self._async_sleep, self.params.latency_ms / 1000)
         return index
 
     def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float:
