@@ -9,11 +9,19 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from suite import __version__
 from suite.errors import Terminated
 from suite.results import history, saving
-from suite.results.compare import MIN_CHANGE_PCT, RENDERERS, Comparison, compare, compare_sides
+from suite.results.compare import (
+    MIN_CHANGE_PCT,
+    RENDERERS,
+    Baseline,
+    Comparison,
+    compare,
+    compare_sides,
+)
 from suite.results.history import HistoryError, Run
 from suite.spec import registry
 from suite.spec.cases import Overrides, build
@@ -49,6 +57,13 @@ def _positive(text: str) -> int:
     if len(value) != 1:
         raise argparse.ArgumentTypeError(f"expected one whole number, got {text!r}")
     return value[0]
+
+
+def _baseline(text: str) -> Baseline:
+    try:
+        return Baseline.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--baseline {text!r}: ")) from exc
 
 
 def _run_name(text: str) -> str:
@@ -99,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="models and workload kinds available here; scenarios' cases")
     listing.add_argument("paths", nargs="*", type=Path)
+    listing.add_argument(
+        "--python",
+        action="append",
+        metavar="PATH",
+        help="say what is available under this interpreter instead (repeat it for several)",
+    )
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
 
@@ -116,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument(
         "--by", choices=["interpreter"], help="put runs of different interpreters side by side"
+    )
+    compare.add_argument(
+        "--baseline",
+        type=_baseline,
+        metavar="INTERPRETER:MODEL",
+        help="with --by interpreter (implied): every speedup over this one case, e.g. "
+        "cpython-3.11.7:sequential or cpython-3.13.0t:threads-w2 "
+        "(default: each interpreter's own sequential)",
     )
     compare.add_argument("--format", choices=sorted(RENDERERS), default="text")
     compare.add_argument(
@@ -139,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--html", type=Path, required=True, help="the report file to write")
     report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
+    report.add_argument(
+        "--baseline",
+        type=_baseline,
+        metavar="INTERPRETER:MODEL",
+        help="as for compare: the case every interpreter's speedups are over",
+    )
     report.add_argument(
         "--scenarios",
         type=Path,
@@ -191,20 +226,38 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if problems or not scenarios else EXIT_OK
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def _print_availability(found: dict[str, Any]) -> None:
+    def state(reason: str | None) -> str:
+        return "available" if reason is None else f"unavailable: {reason}"
+
     print("models:")
     for name, cls in registry.runners().items():
-        reason = cls.unavailable_reason()
-        state = "available" if reason is None else f"unavailable: {reason}"
-        print(f"  {name:<22} {cls.summary}  [{state}]")
+        print(f"  {name:<22} {cls.summary}  [{state(found['models'].get(name))}]")
     print("server models (mode: serve):")
     for name, scls in registry.servers().items():
-        reason = scls.unavailable_reason()
-        state = "available" if reason is None else f"unavailable: {reason}"
-        print(f"  {name:<22} {scls.summary}  [{state}]")
+        print(f"  {name:<22} {scls.summary}  [{state(found['servers'].get(name))}]")
     print("workload kinds:")
     for kind, wcls in registry.workloads().items():
-        print(f"  {kind:<22} {wcls.summary}")
+        reason = found["kinds"].get(kind)
+        print(f"  {kind:<22} {wcls.summary}" + ("" if reason is None else f"  [{state(reason)}]"))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from suite.harness import availability, interpreters
+
+    if not args.python:
+        _print_availability(availability.report())
+    failed = False
+    for python in interpreters.resolve(args.python) if args.python else []:
+        print(f"under {python.label} ({python.path}):")
+        found = None if python.error else interpreters.availability(python.path)
+        if isinstance(found, str) or found is None:
+            print(f"  cannot run the suite's workers: {python.error or found}")
+            failed = True
+            continue
+        _print_availability(found)
+    if failed:
+        return EXIT_BAD_INPUT
     if args.paths:
         scenarios, problems = load_all(args.paths)
         print("scenarios:")
@@ -353,7 +406,7 @@ def _comparison(args: argparse.Namespace) -> Comparison | None:
         print(f"suite compare: {exc}", file=sys.stderr)
         return None
     if any(len(side) > 1 for side in sides):
-        if len(sides) != 2 or args.by:
+        if len(sides) != 2 or args.by or args.baseline:
             print(
                 "suite compare: with several runs on a side, give exactly two sides, BEFORE AFTER "
                 "(e.g. `suite compare 1,2,3 4,5,6`, or two names each saved several times)",
@@ -365,7 +418,8 @@ def _comparison(args: argparse.Namespace) -> Comparison | None:
     if runs is None:
         return None
     saved = history.load_history(args.results) if len(runs) > 1 else []
-    return compare(runs, by=args.by, min_change_pct=args.min_change, history=saved)
+    by = "interpreter" if args.baseline else args.by
+    return compare(runs, by=by, min_change_pct=args.min_change, history=saved, baseline=args.baseline)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -396,7 +450,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
-    write_report(runs, args.html, args.plots, [args.scenarios])
+    write_report(runs, args.html, args.plots, [args.scenarios], args.baseline)
     print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
     return EXIT_OK
 

@@ -100,3 +100,16 @@ def same_as_this(path: str) -> bool:
 def resolve(paths: list[str] | None) -> list[Interpreter]:
     """The interpreters of a run, in the order given (default: this one)."""
     return [probe(p) for p in dict.fromkeys(paths or [sys.executable])]
+
+
+def availability(path: str) -> dict[str, Any] | str:
+    """What ``path`` can run (:mod:`suite.harness.availability`'s report), or why it could not say."""
+    command = [path, "-m", "suite.harness.availability"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        found: dict[str, Any] = json.loads(done.stdout)
+    except subprocess.CalledProcessError as exc:
+        return f"{path} -m suite.harness.availability failed: {exc.stderr.strip()[-500:]}"
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        return f"{path} -m suite.harness.availability failed: {exc}"
+    return found

@@ -55,7 +55,7 @@ def serve(
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     server_class = registry.server(case.model)
     workload_class = registry.workload(case.kind)
-    reason = server_class.unavailable_reason()
+    reason = server_class.unavailable_reason() or workload_class.unavailable_reason()
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return

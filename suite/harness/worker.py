@@ -212,7 +212,11 @@ def measure(
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     runner_class = registry.runner(case.model)
     workload_class = registry.workload(case.kind)
-    reason = runner_class.unavailable_reason() or runner_class.unavailable_for(workload_class)
+    reason = (
+        runner_class.unavailable_reason()
+        or workload_class.unavailable_reason()
+        or runner_class.unavailable_for(workload_class)
+    )
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
@@ -231,7 +235,9 @@ def measure(
         memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
     finally:
         runner.close()
-    protocol.send(out, protocol.DONE, **memory, **tally.summary())
+    # An extension module that does not declare free-threading support turns the GIL back
+    # on when it is imported (by the pool, the loop or the task): say how the rounds ran.
+    protocol.send(out, protocol.DONE, **memory, **tally.summary(), gil_enabled=environment.gil_enabled())
 
 
 def _leaf(exc: BaseException) -> BaseException:

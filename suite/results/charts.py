@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
+from suite.results.compare import Baseline
 from suite.results.history import Measurement, Run
 from suite.results.style import DASHES, model_order, style
 
@@ -129,6 +130,45 @@ def _speedup_bars(ax: Axes, lines: dict[str, dict[int, float]], levels: list[int
         for k, w in enumerate(levels)
     ]
     ax.legend(handles=keys, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+
+
+def interpreter_chart(
+    scenario: str, cases: Sequence[Measurement], baseline: Baseline | None = None
+) -> Chart | None:
+    """Several interpreters in one scenario: one group of bars per model, one bar per
+    interpreter, each the model's best case there as a speedup over ``baseline`` (default:
+    the sequential case of the same interpreter)."""
+    interpreters = sorted({m.interpreter for m in cases})
+    base = baseline.find(cases) if baseline is not None else None
+    if len(interpreters) < 2 or (baseline is not None and base is None):
+        return None
+    best: dict[tuple[str, str], Measurement] = {}
+    for m in cases:
+        key = (m.model, m.interpreter)
+        if m.median > 0 and (key not in best or m.median < best[key].median):
+            best[key] = m
+    own = {i: best.get(("sequential", i)) for i in interpreters}
+    models = model_order(list(dict.fromkeys(m.model for m in cases)))
+    fig = Figure(figsize=(9.5, 4.4), layout="constrained")
+    ax = fig.subplots()
+    ax.axhline(1, color="grey", linewidth=0.8, linestyle="--")
+    width = 0.8 / len(interpreters)
+    for k, interp in enumerate(interpreters):
+        heights, positions = [], []
+        for position, model in enumerate(models):
+            case, reference = best.get((model, interp)), base or own[interp]
+            if case is not None and reference is not None:
+                heights.append(reference.median / case.median)
+                positions.append(position - 0.4 + width * (k + 0.5))
+        bars = ax.bar(positions, heights, width, label=interp, color=f"C{k}", hatch=HATCHES[k % len(HATCHES)])
+        ax.bar_label(bars, fmt="%.2f", fontsize=6, padding=1)
+    over = f"{base.interpreter} {base.label}" if base is not None else "each interpreter's own sequential"
+    ax.set_ylabel(f"speedup over {over}", fontsize="small")
+    ax.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize="small")
+    ax.set_xlabel("model (its fastest worker count)")
+    ax.set_title(f"{scenario}: by interpreter")
+    _legend_outside(ax, fontsize="small")
+    return Chart(scenario, f"{slug(scenario)}-interpreters", "Speedup by interpreter", fig)
 
 
 def cdf_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
@@ -246,12 +286,16 @@ def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
     return Chart(scenario, f"{slug(scenario)}-latency", "p99 latency against throughput", fig)
 
 
-def charts(runs: Sequence[Run]) -> list[Chart]:
+def charts(runs: Sequence[Run], baseline: Baseline | None = None) -> list[Chart]:
+    """The charts of the last run (with the history of the earlier ones); a scenario that
+    ran under several interpreters gets one chart of them side by side."""
     found = []
     for scenario, cases in _by_scenario(runs[-1]).items():
         makers: tuple[Chart | None, ...]
         if any(m.point is not None for m in cases):
             makers = (latency_chart(scenario, cases),)
+        elif len({m.interpreter for m in cases}) > 1:
+            makers = (interpreter_chart(scenario, cases, baseline),)
         else:
             makers = (
                 speedup_chart(scenario, cases),

@@ -101,10 +101,15 @@ def _rank(model: str, workers: int | None) -> tuple[int, str, int]:
     return (known.index(model) if model in known else len(known), model, workers or 0)
 
 
-def _by_scenario(measurements: Sequence[Measurement]) -> dict[str, list[Measurement]]:
+def _by_scenario(
+    measurements: Sequence[Measurement], by_interpreter: bool = False
+) -> dict[str, list[Measurement]]:
+    """Cases by scenario; ``by_interpreter``: by scenario and interpreter (``cpu-python on
+    cpython-3.14.10``) when several interpreters ran them, whose cases share their keys."""
+    several = by_interpreter and len({m.interpreter for m in measurements}) > 1
     grouped: dict[str, list[Measurement]] = {}
     for m in measurements:
-        grouped.setdefault(m.scenario, []).append(m)
+        grouped.setdefault(f"{m.scenario} on {m.interpreter}" if several else m.scenario, []).append(m)
     return grouped
 
 
@@ -308,37 +313,115 @@ def history_tables(runs: Sequence[Run], changes: Sequence[Change]) -> list[Table
     return tables
 
 
-def interpreter_tables(runs: Sequence[Run]) -> list[Table]:
-    """Cases side by side by the interpreter that ran them (the latest run wins)."""
-    latest: dict[tuple[tuple[str, str, int | None, str | None], str], Measurement] = {}
+@dataclass(frozen=True)
+class Baseline:
+    """One case every interpreter's cases are measured against: ``cpython-3.11.7:sequential``."""
+
+    interpreter: str
+    model: str
+    workers: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Baseline:
+        """``INTERPRETER:MODEL`` or ``INTERPRETER:MODEL-wN``; ``ValueError`` says what was expected."""
+        interpreter, _, case = text.rpartition(":")
+        model, _, workers = case.rpartition("-w")
+        if not model or not workers.isdigit():
+            model, workers = case, ""
+        if not interpreter.strip() or not model.strip():
+            raise ValueError(
+                f"--baseline {text!r}: expected INTERPRETER:MODEL or INTERPRETER:MODEL-wN, "
+                "e.g. cpython-3.11.7:sequential or cpython-3.13.0t:threads-w2"
+            )
+        return cls(interpreter.strip(), model.strip(), int(workers) if workers else None)
+
+    def matches_interpreter(self, label: str) -> bool:
+        """``cpython-3.13.0t`` names ``cpython-3.13.0t (GIL off)``: the GIL part may be left out."""
+        wanted = self.interpreter.lower()
+        return label.lower() == wanted or label.split(" (")[0].lower() == wanted
+
+    def find(self, cases: Sequence[Measurement]) -> Measurement | None:
+        """This baseline's case among one scenario's cases (fewest workers if none was named)."""
+        found = [
+            m
+            for m in cases
+            if self.matches_interpreter(m.interpreter)
+            and m.model == self.model
+            and (self.workers is None or m.workers == self.workers)
+        ]
+        return min(found, key=lambda m: m.workers or 0) if found else None
+
+    def __str__(self) -> str:
+        workers = "" if self.workers is None else f"-w{self.workers}"
+        return f"{self.interpreter}:{self.model}{workers}"
+
+
+def interpreter_tables(
+    runs: Sequence[Run], baseline: Baseline | None = None
+) -> tuple[list[Table], list[str]]:
+    """Cases side by side by the interpreter that ran them (the latest run wins), and what
+    the reader must know about them.
+
+    Without ``baseline`` each speedup is over the sequential case of the same interpreter;
+    with one, every speedup in a scenario is over that one case, so "threads on 3.13t" and
+    "processes on 3.11" compare in one number.
+    """
+    latest: dict[tuple[tuple[str, str, int | None, str | None], str], tuple[Measurement, Run]] = {}
     for run in runs:
         for m in run.measurements:
-            latest[(m.key, m.interpreter)] = m
+            latest[(m.key, m.interpreter)] = (m, run)
     interpreters = sorted({interp for _, interp in latest})
-    tables = []
+    tables, notes = [], []
+    if baseline is not None and not any(baseline.matches_interpreter(i) for i in interpreters):
+        notes.append(
+            f"--baseline {baseline}: no interpreter {baseline.interpreter!r} in these runs "
+            f"(they have {', '.join(interpreters)})"
+        )
     for scenario in dict.fromkeys(key[0] for key, _ in latest):
+        in_scenario = [(m, run) for (key, _), (m, run) in latest.items() if key[0] == scenario]
+        base = base_run = None
+        if baseline is not None:
+            base = baseline.find([m for m, _ in in_scenario])
+            base_run = next((run for m, run in in_scenario if m is base), None)
+            if base is None:
+                notes.append(f"{scenario}: no case {baseline} to measure against; its speedups are left out")
+        moments = False
         cases = sorted(
-            {(key, m.label) for (key, _), m in latest.items() if key[0] == scenario},
+            {(key, m.label) for (key, _), (m, _) in latest.items() if key[0] == scenario},
             key=lambda kl: (*_rank(kl[0][1], kl[0][2]), kl[0][3] or ""),
         )
         rows = []
         for key, label in cases:
             row = [label]
             for interp in interpreters:
-                found = latest.get((key, interp))
-                speedup = found.info.get("speedup") if found else None
-                row.append(
-                    "" if found is None else fmt_time(found.median) + (f" x{speedup:.2f}" if speedup else "")
-                )
+                entry = latest.get((key, interp))
+                if entry is None:
+                    row.append("")
+                    continue
+                found, run = entry
+                speedup: float | None
+                mark = ""
+                if baseline is None:
+                    speedup = found.info.get("speedup")
+                elif base is not None and found.median > 0:
+                    speedup = base.median / found.median
+                    if run is not base_run:
+                        mark, moments = "†", True
+                else:
+                    speedup = None
+                row.append(mark + fmt_time(found.median) + (f" x{speedup:.2f}" if speedup else ""))
             rows.append(row)
-        tables.append(
-            Table(
-                f"{scenario}: median by interpreter (x speedup over its own sequential)",
-                ["case", *interpreters],
-                rows,
+        if moments:
+            notes.append(
+                f"{scenario}: † marks a case from another run than the baseline {baseline}: its "
+                "speedup rests on two moments of a machine whose speed moves between runs; run the "
+                "interpreters together (suite run --python A --python B) for one interleaved run"
             )
+        over = "its own sequential" if baseline is None else str(baseline)
+        tables.append(
+            Table(f"{scenario}: median by interpreter (x speedup over {over})", ["case", *interpreters], rows)
         )
-    return tables
+    return tables, notes
 
 
 def environment_warnings(runs: Sequence[Run]) -> list[str]:
@@ -369,6 +452,7 @@ def compare(
     by: str | None = None,
     min_change_pct: float = MIN_CHANGE_PCT,
     history: Sequence[Run] = (),
+    baseline: Baseline | None = None,
 ) -> Comparison:
     """One run: winners and ties. Several: each case's change from the first run, told
     from noise by the capacity probe's drift and ``history``'s run-to-run spread."""
@@ -378,10 +462,17 @@ def compare(
         + [w for run in runs for w in run.warnings()]
     )
     if by == "interpreter":
-        result.tables = interpreter_tables(runs)
+        result.tables, notes = interpreter_tables(runs, baseline)
+        result.warnings += notes
         return result
     if len(runs) == 1:
-        grouped = _by_scenario(runs[0].measurements)
+        grouped = _by_scenario(runs[0].measurements, by_interpreter=True)
+        several = sorted({m.interpreter for m in runs[0].measurements})
+        if len(several) > 1:
+            result.warnings.append(
+                f"this run has {len(several)} interpreters ({', '.join(several)}): `--by interpreter` "
+                "puts them side by side, and `--baseline INTERPRETER:MODEL` measures all against one case"
+            )
         result.tables = [
             serve_table(s, cases) if any(m.point for m in cases) else winner_table(s, cases)
             for s, cases in grouped.items()

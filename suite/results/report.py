@@ -12,7 +12,14 @@ from pathlib import Path
 
 from suite.results import findings
 from suite.results.charts import Chart, charts, save_plots, slug, svg_text
-from suite.results.compare import Table, compare, environment_warnings, quick_warnings
+from suite.results.compare import (
+    Baseline,
+    Table,
+    compare,
+    environment_warnings,
+    interpreter_tables,
+    quick_warnings,
+)
 from suite.results.findings import Measurements, scenario_verdicts
 from suite.results.history import Run
 from suite.results.saving import write_atomic
@@ -130,9 +137,16 @@ details.warnings summary { color: #8a4b00; cursor: pointer; }
 """
 
 
-def render_html(runs: Sequence[Run], found: Sequence[Chart], questions: dict[str, str]) -> str:
+def render_html(
+    runs: Sequence[Run], found: Sequence[Chart], questions: dict[str, str], baseline: Baseline | None = None
+) -> str:
     """Verdicts first, then the environment, tables and charts; warnings last, grouped."""
     comparison = compare(runs)
+    if baseline is not None or len({m.interpreter for m in runs[-1].measurements}) > 1:
+        # Interpreters side by side: the migration question in one table per scenario.
+        tables, notes = interpreter_tables([runs[-1]], baseline)
+        comparison.tables += tables
+        comparison.warnings += notes
     current = runs[-1]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -172,11 +186,15 @@ def render_html(runs: Sequence[Run], found: Sequence[Chart], questions: dict[str
 
 
 def write_report(
-    runs: Sequence[Run], html_path: Path, plots: Path | None = None, scenarios: Sequence[Path] = ()
+    runs: Sequence[Run],
+    html_path: Path,
+    plots: Path | None = None,
+    scenarios: Sequence[Path] = (),
+    baseline: Baseline | None = None,
 ) -> None:
     """Write the report (and the plots); ``scenarios`` supply questions the runs did not save."""
-    found = charts(runs)
+    found = charts(runs, baseline)
     if plots is not None:
         save_plots(found, plots)
-    page = render_html(runs, found, findings.questions(runs[-1], scenarios))
+    page = render_html(runs, found, findings.questions(runs[-1], scenarios), baseline)
     write_atomic(html_path, page.encode())  # never half a report

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import ctypes
+import importlib.util
 import multiprocessing
 import os
 import signal
@@ -56,6 +57,8 @@ class Server(abc.ABC):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         """Why the model cannot serve on this interpreter (what to install), or ``None``."""
+        if importlib.util.find_spec("httptools") is None:
+            return "every server model parses HTTP with httptools: pip install httptools"
         return None
 
     @abc.abstractmethod

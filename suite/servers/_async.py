@@ -15,9 +15,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-import httptools
-
-from suite.servers.http11 import RequestParser, handle_async, response
+from suite.servers.http11 import PARSE_ERRORS, RequestParser, handle_async, response
 from suite.workloads import Workload
 
 
@@ -40,7 +38,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             done = self.parser.feed(data)
-        except httptools.HttpParserError:
+        except PARSE_ERRORS:
             assert self.transport is not None
             self.transport.write(response(400, b"bad request", False))
             self.transport.close()

@@ -16,9 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httptools
-
-from suite.servers.http11 import Answer, RequestParser, response
+from suite.servers.http11 import PARSE_ERRORS, Answer, RequestParser, response
 
 RECV_BYTES = 65536
 
@@ -32,7 +30,9 @@ def answer_one(conn: socket.socket, handler: Callable[[bytes], Answer]) -> None:
             if not data:
                 return
             parser.feed(data)
-    except (OSError, httptools.HttpParserError):
+    except OSError:
+        return
+    except PARSE_ERRORS:
         return
     url, _ = parser.done.popleft()
     status, body = handler(url)
@@ -120,7 +120,7 @@ class SyncLoop:
         parser = self.parsers[conn]
         try:
             requests = parser.feed(data)
-        except httptools.HttpParserError:
+        except PARSE_ERRORS:
             with contextlib.suppress(OSError):
                 conn.sendall(response(400, b"bad request", False))
             self._close(conn)

@@ -56,7 +56,7 @@ class UvloopServer(AsyncioServer):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return uvloop_missing()
+        return super().unavailable_reason() or uvloop_missing()
 
     def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
         import uvloop

@@ -15,9 +15,15 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
-import httptools
-
 from suite.workloads import Workload
+
+try:
+    import httptools
+except ImportError:  # Server.unavailable_reason says what to install; no server starts
+    httptools = None  # type: ignore[assignment]
+
+#: What a malformed request raises while parsing (nothing to catch without httptools).
+PARSE_ERRORS: tuple[type[Exception], ...] = (httptools.HttpParserError,) if httptools else ()
 
 #: A handler's answer: status and body.
 Answer = tuple[int, bytes]

@@ -92,7 +92,7 @@ class PreforkUvloopServer(PreforkAsyncioServer):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return uvloop_missing()
+        return super().unavailable_reason() or uvloop_missing()
 
 
 SERVERS = [PreforkServer, PreforkAsyncioServer, PreforkUvloopServer]

@@ -103,6 +103,11 @@ class Workload(abc.ABC):
         self.scratch = scratch
         self.fault = self.fault_spec()
 
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this kind cannot run on this interpreter (what to install), or ``None``."""
+        return None
+
     def __getstate__(self) -> dict[str, Any]:
         # Only parameters travel to pool processes; each process prepares its own data.
         return {"params": self.params, "endpoint": self.endpoint, "scratch": self.scratch}

@@ -14,6 +14,7 @@ A failed request does not stop the round: its task value encodes the error class
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import random
@@ -92,6 +93,18 @@ class HttpWorkload(Workload):
     Params = HttpParams
     summary = "GET requests to a local aiohttp server with set latency and body size"
     backend = "server"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        # aiohttp is the async client and urllib3 the sync one; both are dependencies of
+        # the suite, but an interpreter with no build of aiohttp may lack it.
+        missing = [name for name in ("aiohttp", "urllib3") if importlib.util.find_spec(name) is None]
+        if missing:
+            return (
+                f"{' and '.join(missing)} not installed for this interpreter: pip install {' '.join(missing)}"
+            )
+        return None
+
     async_libraries = frozenset({"asyncio"})  # aiohttp runs on asyncio event loops only
     params: HttpParams
     _pool: urllib3.HTTPConnectionPool | None = None
