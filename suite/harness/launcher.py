@@ -254,8 +254,12 @@ class Session:
             checksum=self.rounds[-1]["checksum"],
             startup_s=self.ready["startup_s"],
             start_method=self.ready["start_method"],
-            env=self.hello["env"],
-            summary={k: v for k, v in done.items() if k != "event"},
+            # The GIL state when the rounds were over: an import may have turned it back on.
+            env={
+                **self.hello["env"],
+                "gil_enabled": done.get("gil_enabled", self.hello["env"]["gil_enabled"]),
+            },
+            summary={k: v for k, v in done.items() if k not in ("event", "gil_enabled")},
             peak_rss_bytes=max(self.sampler.peak, done.get("rss_end_bytes") or 0),
             rss_samples=self.sampler.samples,
             group=self.group,

@@ -81,8 +81,41 @@ def table(title: str, infos: Sequence[Info], cell: Callable[[Info], str], models
     return [title, line(header), *map(line, rows)]
 
 
+#: A case that kept at least this many cores busy ...
+BUSY_CORES = 1.5
+#: ... yet turned less than this share of them into speedup spent its CPU on something
+#: other than the work: contention (shared objects, locks, caches) or overhead.
+USEFUL_SHARE = 0.6
+
+
+def _cpu(info: Info) -> float:
+    return float((info.get("cpu_user_s") or 0) + (info.get("cpu_sys_s") or 0))
+
+
+def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
+    """Why a case that kept several cores busy was hardly faster, in numbers, or ``None``.
+
+    Parallelism near the core count says the cores worked; speedup says how much of that
+    was the task's own work. When the second is far below the first, the same work cost
+    more CPU than in the baseline.
+    """
+    parallelism, speedup = info.get("parallelism"), info.get("speedup")
+    if info.get("model") == "sequential" or not parallelism or not speedup or info["status"] != "ok":
+        return None
+    if parallelism < BUSY_CORES or speedup >= USEFUL_SHARE * parallelism:
+        return None
+    text = f"{parallelism:.1f} cores busy but only x{speedup:.2f} faster"
+    if baseline is not None and _cpu(baseline) > 0 and _cpu(info) > 0:
+        text += (
+            f": the same work took {fmt_time(_cpu(info))} of CPU against {fmt_time(_cpu(baseline))} "
+            f"sequentially ({_cpu(info) / _cpu(baseline):.1f}x)"
+        )
+    return text + "; the extra CPU went to contention or overhead, not to the work"
+
+
 def warnings(infos: Sequence[Info]) -> list[str]:
     notes = []
+    baseline = next((i for i in infos if i["model"] == "sequential" and i["status"] == "ok"), None)
     for info in infos:
         name = f"{info['model']} w{info['workers']}"
         if info["status"] not in ("ok", "degraded"):
@@ -94,6 +127,14 @@ def warnings(infos: Sequence[Info]) -> list[str]:
             notes.append(
                 f"{name}: unstable rounds (cv {info['cv']:.0%}); rerun with more rounds or a quieter machine"
             )
+        if info.get("free_threaded") and info.get("gil_enabled"):
+            notes.append(
+                f"{name}: the GIL was on in this free-threaded build (PYTHON_GIL=1, or an imported "
+                "extension module without free-threading support turned it back on)"
+            )
+        why = busy_not_faster(info, baseline)
+        if why:
+            notes.append(f"{name}: {why}")
         busy = info.get("server_cpu_s")
         if busy and info["median_s"] and busy / info["median_s"] >= SERVER_BUSY:
             share = busy / info["median_s"]

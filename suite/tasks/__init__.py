@@ -29,11 +29,29 @@ def buffer(size: int) -> bytes:
     return _buffers[size]
 
 
-def cpu_task(index: int, iterations: int) -> int:
+def cpu_task(index: int, iterations: int, constants: str = "shared") -> int:
     # A linear congruential generator: cheap, pure Python, and impossible to skip.
+    if constants == "local":
+        return _cpu_task_local(index, iterations)
     x = index
     for _ in range(iterations):
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+    return x
+
+
+def _cpu_task_local(index: int, iterations: int) -> int:
+    """The same loop and value, on objects this call made itself.
+
+    The literals of :func:`cpu_task` are objects of its code, shared by every thread that
+    runs it; each use changes their reference count. On a free-threaded build, counts of
+    objects another thread owns are updated atomically, and two cores writing the same
+    cache line take turns. Here each task makes its own constants (``int()`` of a string
+    builds a new object), so nothing the loop touches is shared.
+    """
+    a, c, m = int("1103515245"), int("12345"), int("2147483647")
+    x = index
+    for _ in range(iterations):
+        x = (x * a + c) & m
     return x
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
@@ -12,6 +12,12 @@ from suite.workloads import CpuBound, WorkloadParams
 
 class CpuParams(WorkloadParams):
     iterations: int = Field(ge=1, le=10**9, description="loop iterations per task")
+    constants: Literal["shared", "local"] = Field(
+        default="shared",
+        description="shared: the loop's constants are literals, objects every thread shares; "
+        "local: each task makes its own (same work, same value), to tell contention on shared "
+        "objects from a lack of parallelism",
+    )
 
     def quick(self) -> Self:
         return self.model_copy(update={"iterations": max(1, self.iterations // 4)})
@@ -24,10 +30,10 @@ class CpuWorkload(CpuBound):
     params: CpuParams
 
     def run_task(self, index: int) -> int:
-        return cpu_task(index, self.params.iterations)
+        return cpu_task(index, self.params.iterations, self.params.constants)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
-        return "cpu", {"iterations": self.params.iterations}
+        return "cpu", {"iterations": self.params.iterations, "constants": self.params.constants}
 
 
 WORKLOAD = CpuWorkload
