@@ -10,6 +10,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: What a worker imports (the report's plotting and statistics stay in the parent).
+WORKER_DEPENDENCIES = [
+    "pydantic",
+    "pyyaml",
+    "anyio",
+    "psutil",
+    "urllib3",
+    "aiohttp",
+    "pytest",
+    "pytest-benchmark",
+]
+
 
 def run_suite(
     *args: str, cwd: Path, timeout: float = 300, check: bool = False

@@ -13,23 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from suite_cli import ROOT, run_suite
+from suite_cli import ROOT, WORKER_DEPENDENCIES, run_suite
 
 from suite.errors import CaseFailed, ModelUnavailable
 from suite.harness import interpreters, launcher
 from suite.spec.cases import Case
-
-#: What a worker imports (the report's plotting and statistics stay in the parent).
-WORKER_DEPENDENCIES = [
-    "pydantic",
-    "pyyaml",
-    "anyio",
-    "psutil",
-    "urllib3",
-    "aiohttp",
-    "pytest",
-    "pytest-benchmark",
-]
 
 
 def find_python(version: str) -> str | None:
