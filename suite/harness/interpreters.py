@@ -43,13 +43,30 @@ class Interpreter:
     error: str | None = None  # why it cannot even be probed
 
 
+def worker_env(path: str) -> dict[str, str]:
+    """The environment a worker under ``path`` gets: this very copy of the suite importable.
+
+    For this interpreter, always (also from a source tree). For another one, when the
+    suite runs from a checkout: its code is pure Python, so that interpreter runs the same
+    suite with its own dependencies, never a stale copy installed there earlier. An
+    installed suite is not shared: its folder holds this interpreter's compiled packages.
+    """
+    env = dict(os.environ)
+    if same_as_this(path) or (SUITE_ROOT / "pyproject.toml").exists():
+        root = str(SUITE_ROOT)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 @functools.cache
 def probe(path: str) -> Interpreter:
     """Ask ``path`` what it is; a path that does not run gives an :class:`Interpreter` with an error."""
     if same_as_this(path):
         path = sys.executable
     try:
-        done = subprocess.run([path, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+        done = subprocess.run(
+            [path, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True, env=worker_env(path)
+        )
         facts = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         return Interpreter(
@@ -106,7 +123,9 @@ def availability(path: str) -> dict[str, Any] | str:
     """What ``path`` can run (:mod:`suite.harness.availability`'s report), or why it could not say."""
     command = [path, "-m", "suite.harness.availability"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=120, check=True, env=worker_env(path)
+        )
         found: dict[str, Any] = json.loads(done.stdout)
     except subprocess.CalledProcessError as exc:
         return f"{path} -m suite.harness.availability failed: {exc.stderr.strip()[-500:]}"

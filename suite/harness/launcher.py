@@ -82,16 +82,6 @@ def worker_command(python: str) -> list[str]:
     return [python, "-m", "suite.harness.worker"]
 
 
-def _worker_env(python: str) -> dict[str, str]:
-    env = dict(os.environ)
-    if interpreters.same_as_this(python):
-        # Same interpreter: make this very copy of the suite importable in the worker,
-        # also when it runs from a source tree rather than an installed package.
-        root = str(interpreters.SUITE_ROOT)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return env
-
-
 class LineReader:
     """Reads protocol lines from the worker's stdout with a deadline per message."""
 
@@ -168,7 +158,7 @@ class Session:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=procgroup.child_env(_worker_env(python)),
+            env=procgroup.child_env(interpreters.worker_env(python)),
             start_new_session=True,
         )
         assert self.proc.stdin is not None
