@@ -193,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("docs/findings.md"), help="default: docs/findings.md"
     )
     findings.add_argument(
+        "--interpreters",
+        metavar="RUN",
+        help="a run under several interpreters (suite run --python A --python B): adds the "
+        "section that puts them side by side",
+    )
+    findings.add_argument(
         "--plots",
         type=Path,
         default=Path("docs/findings"),
@@ -465,8 +471,15 @@ def cmd_findings(args: argparse.Namespace) -> int:
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
+    across = None
+    if args.interpreters:
+        try:
+            across = history.load([args.interpreters], args.results)[0]
+        except HistoryError as exc:
+            print(f"suite findings: --interpreters: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     try:
-        write_findings(runs[0], args.out, args.plots, [args.scenarios], args.readme)
+        write_findings(runs[0], args.out, args.plots, [args.scenarios], args.readme, across)
     except ValueError as exc:
         print(f"suite findings: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

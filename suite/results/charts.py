@@ -152,6 +152,8 @@ def interpreter_chart(
     fig = Figure(figsize=(9.5, 4.4), layout="constrained")
     ax = fig.subplots()
     ax.axhline(1, color="grey", linewidth=0.8, linestyle="--")
+    if not any(best.get(("sequential", i)) for i in interpreters) and base is None:
+        return None  # nothing to measure speedups against (memory-per-worker has no sequential)
     width = 0.8 / len(interpreters)
     for k, interp in enumerate(interpreters):
         heights, positions = [], []

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results import capacity, serving
+from suite.results import capacity, interpreters, serving
 from suite.results.charts import charts
 from suite.results.compare import ALPHA, MIN_CHANGE_PCT, p_value
 from suite.results.history import Measurement, Run
@@ -287,6 +287,105 @@ def threads_for_web_servers(ms: Measurements) -> Verdict:
     return Verdict(claim, verdict, evidence)
 
 
+def _updates(ms: Measurements, scenario: str) -> list[tuple[str, int | None, int, int | None]]:
+    """Each case of a shared-state scenario: who ran it (model, and the interpreter when the
+    run has several), workers, updates lost, updates tried (a correct case is saved as a
+    measurement, without the count)."""
+    several = len({m.interpreter for m in ms.run.measurements}) > 1
+
+    def who(model: object, interpreter: object) -> str:
+        return f"{model} on {interpreter}" if several else str(model)
+
+    rows: list[tuple[str, int | None, int, int | None]] = [
+        (who(m.model, m.interpreter), m.workers, 0, None) for m in ms.by_scenario.get(scenario, [])
+    ]
+    rows += [
+        (
+            who(c.get("model"), c.get("interpreter")),
+            c.get("workers"),
+            int(c["lost_updates"]),
+            int(c["updates"]),
+        )
+        for c in ms.run.unmeasured
+        if c.get("scenario") == scenario
+        and c.get("status") == "incorrect"
+        and c.get("lost_updates") is not None
+    ]
+    return rows
+
+
+def _lost_text(model: str, workers: int | None, lost: int, tried: int | None) -> str:
+    who = model if model.startswith("sequential") else f"{model} ({workers})"
+    return f"{who} lost {lost:,} of {tried:,} ({lost / tried:.2%})" if tried else f"{who} lost none"
+
+
+def gil_prevents_conflicts(ms: Measurements) -> Verdict:
+    claim = "The GIL prevents conflicts between threads sharing data"
+    scenarios = [s for s in ("shared-counter", "shared-dict") if _updates(ms, s)]
+    if not scenarios:
+        return _missing(claim, "shared-counter", "shared-dict")
+    evidence, lossy_threads = [], []
+    for scenario in scenarios:
+        rows = sorted(_updates(ms, scenario), key=lambda r: (r[0], r[1] or 0))
+        evidence.append(f"{scenario} (no lock): " + "; ".join(_lost_text(*row) for row in rows))
+        lossy_threads += [scenario for model, _, lost, _ in rows if model.startswith("threads") and lost]
+    gil = ms.run.machine.get("gil_enabled")
+    if not lossy_threads:
+        verdict = (
+            f"Not contradicted here (GIL enabled: {gil}): threads lost no update in "
+            f"{', '.join(scenarios)}; the GIL switches threads only between bytecodes at certain "
+            "points, which these loops did not straddle. It does not make a read-modify-write atomic"
+        )
+    else:
+        verdict = (
+            f"False (GIL enabled: {gil}): threads lost updates in {', '.join(sorted(set(lossy_threads)))}; "
+            "the GIL keeps the interpreter's own structures whole, not a program's read-modify-write"
+        )
+    locked = ms.by_scenario.get("shared-counter-lock", [])
+    if locked:
+        unlocked = {(m.model, m.workers): m for m in ms.by_scenario.get("shared-counter", [])}
+        for m in sorted(locked, key=lambda m: (m.model, m.workers or 0)):
+            before = unlocked.get((m.model, m.workers))
+            cost = f", {m.median / before.median:.1f}x the unlocked time" if before else ""
+            evidence.append(f"shared-counter-lock: {_label(m)} lost none in {fmt_time(m.median)}{cost}")
+    return Verdict(claim, verdict, evidence)
+
+
+def processes_faster_for_big_data(ms: Measurements) -> Verdict:
+    claim = "Processes are faster for big data"
+    scenario = "big-payload"
+    threads, procs = ms.best(scenario, "threads"), ms.best(scenario, "processes")
+    if threads is None or procs is None:
+        return _missing(claim, scenario)
+    shm, seq = ms.best(scenario, "processes-shm"), ms.best(scenario, "sequential")
+    payload = (threads.info.get("params") or {}).get("payload") or {}
+    size = payload.get("in_bytes", 0) / 2**20
+    evidence = [
+        f"{scenario} ({size:g} MiB in per task): threads {fmt_time(threads.median)} "
+        f"{_x(ms.speedup(threads))}, "
+        f"processes {fmt_time(procs.median)} {_x(ms.speedup(procs))}"
+        + (f", processes-shm {fmt_time(shm.median)} {_x(ms.speedup(shm))}" if shm else "")
+        + (f", sequential {fmt_time(seq.median)}" if seq else "")
+    ]
+    if procs.info.get("serialize_s"):
+        evidence.append(
+            f"pickling a round's inputs once took {fmt_time(procs.info['serialize_s'])} "
+            f"({procs.info['serialize_s'] / procs.median:.0%} of the process pool's round)"
+        )
+    best_procs = min((m for m in (procs, shm) if m is not None), key=lambda m: m.median)
+    if procs.median > threads.median:
+        verdict = (
+            f"False here: with {size:g} MiB per task, threads (a reference) beat a process pool (a copy)"
+        )
+        if shm is not None and shm.median < procs.median:
+            verdict += "; shared memory took back part of the copy"
+        if best_procs.median < threads.median:
+            verdict += ", enough to beat threads"
+    else:
+        verdict = f"True here: processes beat threads with {size:g} MiB per task, copy and all"
+    return Verdict(claim, verdict, evidence)
+
+
 CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     threads_never_parallel,
     processes_faster_for_cpu,
@@ -295,6 +394,8 @@ CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     threads_for_web_servers,
     processes_cost_memory,
     work_goes_on,
+    gil_prevents_conflicts,
+    processes_faster_for_big_data,
 )
 
 
@@ -437,7 +538,13 @@ def _question(description: str) -> str:
     return re.split(r"(?<=[?.])\s", " ".join(description.split()), maxsplit=1)[0]
 
 
-def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) -> str:
+def render(
+    run: Run,
+    descriptions: dict[str, str],
+    plots: dict[str, list[str]],
+    across: Run | None = None,
+    across_plots: dict[str, list[str]] | None = None,
+) -> str:
     ms = Measurements(run)
     questions = {name: _question(text) for name, text in descriptions.items()}
     out = [
@@ -525,6 +632,8 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         ]
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
+    if across is not None:
+        out += interpreters.render_section(across, across_plots or {})
     missing = sorted(
         set(registry.runners())
         - {m.model for m in run.measurements}
@@ -536,10 +645,11 @@ def render(run: Run, descriptions: dict[str, str], plots: dict[str, list[str]]) 
         out.append(f"- Models that could not run under this interpreter: {', '.join(unavailable)}.")
     if missing:
         out.append(f"- Models no scenario asked for: {', '.join(missing)}.")
-    out.append(
-        "- Free-threaded builds: run the scenarios with `suite run --python <3.13t or 3.14t>` where one "
-        "is installed; `suite compare --by interpreter` puts the runs side by side."
-    )
+    if across is None:
+        out.append(
+            "- Other interpreters and free-threaded builds: `tox -e findings-interpreters -- --python "
+            "PATH ...` runs the interpreter scenarios under each and adds a section for them."
+        )
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -573,10 +683,7 @@ def questions(run: Run, scenarios: Sequence[Path]) -> dict[str, str]:
     return {name: _question(text) for name, text in descriptions(run, scenarios).items()}
 
 
-def write_findings(
-    run: Run, out: Path, plots_folder: Path | None, scenarios: Sequence[Path], readme: Path | None = None
-) -> None:
-    described = descriptions(run, scenarios)
+def _save_charts(run: Run, out: Path, plots_folder: Path | None) -> dict[str, list[str]]:
     plots: dict[str, list[str]] = {}
     if plots_folder is not None:
         plots_folder.mkdir(parents=True, exist_ok=True)
@@ -586,6 +693,25 @@ def write_findings(
             target = plots_folder / f"{chart.slug}.svg"
             chart.figure.savefig(target, format="svg")
             plots.setdefault(chart.scenario, []).append(os.path.relpath(target, out.parent))
-    write_atomic(out, render(run, described, plots).encode())
+    return plots
+
+
+def write_findings(
+    run: Run,
+    out: Path,
+    plots_folder: Path | None,
+    scenarios: Sequence[Path],
+    readme: Path | None = None,
+    across: Run | None = None,
+) -> None:
+    """``across``: a run under several interpreters, for the "Across interpreters" section."""
+    described = descriptions(run, scenarios)
+    plots = _save_charts(run, out, plots_folder)
+    if across is not None and len({m.interpreter for m in across.measurements}) < 2:
+        raise ValueError(
+            f"{across.label} ran under one interpreter; --interpreters needs a run under several"
+        )
+    across_plots = _save_charts(across, out, plots_folder) if across is not None else None
+    write_atomic(out, render(run, described, plots, across, across_plots).encode())
     if readme is not None:
         update_readme(readme, run, described)

@@ -1,0 +1,267 @@
+"""The "Across interpreters" section of ``docs/findings.md``: one run of a few scenarios
+under several interpreters (``suite run --python A --python B ...``), whose cases ran side
+by side, so one interpreter's figures compare with another's within the same moments.
+
+Every figure and verdict comes from the run; nothing is written by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from suite.results.compare import Baseline
+from suite.results.history import Measurement, Run
+from suite.results.summary import busy_not_faster, fmt_time
+from suite.spec import registry
+
+#: The models the tables show (the run file has the others): the choices the question is about.
+FOCUS = ("sequential", "asyncio", "threads", "interpreters", "processes")
+#: Threads "are the answer" when they come this close to the best model on the same interpreter.
+CLOSE = 0.9
+MIB = 2**20
+
+
+@dataclass
+class Verdict:
+    claim: str
+    verdict: str
+    evidence: list[str] = field(default_factory=list)
+
+
+def version_key(label: str) -> tuple[tuple[int, ...], str]:
+    """``cpython-3.13.0t (GIL off)`` sorts by its version numbers, then by build."""
+    version = label.split("-", 1)[-1].split()[0].rstrip("t")
+    return tuple(int(p) for p in version.split(".") if p.isdigit()), label
+
+
+class ByInterpreter:
+    """A run's cases by scenario and interpreter."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.cases: dict[tuple[str, str], list[Measurement]] = {}
+        for m in run.measurements:
+            self.cases.setdefault((m.scenario, m.interpreter), []).append(m)
+        self.interpreters = sorted({m.interpreter for m in run.measurements}, key=version_key)
+        self.scenarios = list(dict.fromkeys(m.scenario for m in run.measurements))
+
+    def free_threaded(self) -> list[str]:
+        return [i for i in self.interpreters if any(m.info.get("free_threaded") for m in self.under(i))]
+
+    def under(self, interpreter: str) -> list[Measurement]:
+        """Every case the interpreter ran, in any scenario."""
+        return [m for (_, i), ms in self.cases.items() if i == interpreter for m in ms]
+
+    def of(self, scenario: str, interpreter: str) -> list[Measurement]:
+        return self.cases.get((scenario, interpreter), [])
+
+    def everywhere(self, scenario: str) -> list[Measurement]:
+        """The scenario's cases under every interpreter."""
+        return [m for i in self.interpreters for m in self.of(scenario, i)]
+
+    def at(
+        self, scenario: str, interpreter: str, model: str, workers: int | None = None
+    ) -> Measurement | None:
+        """The model's case at ``workers`` (default: its fastest)."""
+        found = [m for m in self.of(scenario, interpreter) if m.model == model]
+        if workers is not None:
+            found = [m for m in found if m.workers == workers]
+        return min(found, key=lambda m: m.median, default=None)
+
+    def baseline(self) -> Baseline | None:
+        """The oldest GIL build's sequential case: what "before migrating" ran."""
+        gil = [i for i in self.interpreters if i not in self.free_threaded()]
+        return Baseline(gil[0].split(" (")[0], "sequential") if gil else None
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"x{value:.2f}"
+
+
+def _speedup(m: Measurement | None) -> float | None:
+    return float(m.info["speedup"]) if m is not None and m.info.get("speedup") else None
+
+
+def headline_workers(cases: Sequence[Measurement]) -> int | None:
+    """The worker count a scenario's table shows: the fewest above one (2 on this machine)."""
+    levels = sorted({m.workers for m in cases if m.workers and m.model != "sequential"})
+    above_one = [w for w in levels if w > 1]
+    return above_one[0] if above_one else (levels[0] if levels else None)
+
+
+def scenario_table(data: ByInterpreter, scenario: str) -> list[str]:
+    """Rows = interpreters, columns = models at the headline worker count: speedup over the
+    same interpreter's sequential, over the run's baseline, and parallelism."""
+    everything = data.everywhere(scenario)
+    workers = headline_workers(everything)
+    known = list(registry.runners())
+    present = {m.model for m in everything}
+    models = sorted(
+        (present & set(FOCUS)) or present, key=lambda n: known.index(n) if n in known else len(known)
+    )
+    baseline = data.baseline()
+    base = baseline.find(everything) if baseline is not None else None
+    lines = [
+        f"| interpreter | {' | '.join(m if m == 'sequential' else f'{m} ({workers})' for m in models)} |",
+        "|---|" + "---|" * len(models),
+    ]
+    for interp in data.interpreters:
+        cells = []
+        for model in models:
+            m = data.at(scenario, interp, model, None if model == "sequential" else workers)
+            if m is None:
+                cells.append("-")
+                continue
+            parts = [fmt_time(m.median)]
+            if model != "sequential":
+                parts.append(_x(_speedup(m)))
+            if base is not None and m is not base:
+                parts.append(f"({_x(base.median / m.median)})")
+            if m.info.get("parallelism") and model != "sequential":
+                parts.append(f"∥{m.info['parallelism']:.1f}")
+            cells.append(" ".join(parts))
+        lines.append(f"| {interp} | {' | '.join(cells)} |")
+    return lines
+
+
+def memory_table(data: ByInterpreter, scenario: str = "memory-per-worker") -> list[str]:
+    """Start-up at the most workers, and memory each added worker costs (PSS of the tree)."""
+    lines = ["| interpreter | model | start-up | memory per added worker |", "|---|---|---|---|"]
+    for interp in data.interpreters:
+        for model in ("threads", "interpreters", "processes"):
+            cases = sorted(
+                (m for m in data.of(scenario, interp) if m.model == model and m.info.get("pss_bytes")),
+                key=lambda m: m.workers or 0,
+            )
+            if len(cases) < 2:
+                continue
+            low, high = cases[0], cases[-1]
+            per_worker = (high.info["pss_bytes"] - low.info["pss_bytes"]) / (
+                (high.workers or 1) - (low.workers or 1)
+            )
+            startup = high.info.get("startup_s")
+            lines.append(
+                f"| {interp} | {model} | {fmt_time(startup) if startup is not None else '-'} at "
+                f"{high.workers} workers | {per_worker / MIB:.1f} MiB |"
+            )
+    return lines if len(lines) > 2 else []
+
+
+def free_threaded_threads(data: ByInterpreter) -> Verdict:
+    """ "Free-threaded Python makes threads the answer for CPU work", checked."""
+    claim = "Free-threaded Python makes threads the answer for CPU work"
+    free = data.free_threaded()
+    if not free or "cpu-python" not in data.scenarios:
+        return Verdict(claim, "Not measured in this run", ["needs cpu-python under a free-threaded build"])
+    evidence, answers = [], []
+    baseline = data.baseline()
+    for interp in free:
+        threads, procs = data.at("cpu-python", interp, "threads"), data.at("cpu-python", interp, "processes")
+        subs = data.at("cpu-python", interp, "interpreters")
+        local = data.at("cpu-python-local", interp, "threads")
+        local_procs = data.at("cpu-python-local", interp, "processes")
+        if threads is None or procs is None:
+            continue
+        best_other = min((m for m in (procs, subs) if m is not None), key=lambda m: m.median)
+        line = (
+            f"cpu-python on {interp}: threads {_x(_speedup(threads))} ({threads.workers} workers, "
+            f"∥{threads.info.get('parallelism') or 0:.1f}), processes {_x(_speedup(procs))}"
+            + (f", subinterpreters {_x(_speedup(subs))}" if subs is not None else "")
+        )
+        evidence.append(line)
+        own_seq = data.at("cpu-python", interp, "sequential")
+        why = busy_not_faster(threads.info, own_seq.info if own_seq else None)
+        if why:
+            evidence.append(f"threads on {interp}: {why}")
+        if local is not None:
+            evidence.append(
+                f"cpu-python-local (the same loop on task-local objects) on {interp}: threads "
+                f"{_x(_speedup(local))} (∥{local.info.get('parallelism') or 0:.1f})"
+                + (f", processes {_x(_speedup(local_procs))}" if local_procs is not None else "")
+            )
+        base = baseline.find(data.everywhere("cpu-python")) if baseline else None
+        gil_procs = data.at("cpu-python", base.interpreter, "processes") if base is not None else None
+        if base is not None and gil_procs is not None:
+            evidence.append(
+                f"against {base.interpreter}'s sequential, in the same run: threads on {interp} "
+                f"{_x(base.median / threads.median)}, processes on {base.interpreter} "
+                f"{_x(base.median / gil_procs.median)}; sequential on {interp} "
+                f"{_x(base.median / own_seq.median) if own_seq else '-'}"
+            )
+        shared_close = threads.median <= best_other.median / CLOSE
+        local_close = (
+            local is not None and local_procs is not None and local.median <= local_procs.median / CLOSE
+        )
+        answers.append((interp, shared_close, local_close, local is not None))
+    if not answers:
+        return Verdict(claim, "Not measured in this run", ["needs threads and processes in cpu-python"])
+    interp, shared_close, local_close, has_local = answers[0]
+    if shared_close:
+        verdict = f"True here on {interp}: threads kept up with processes on pure-Python work"
+    elif local_close:
+        verdict = (
+            f"Only for code that shares no objects, on {interp}: threads matched processes when each task "
+            "made its own objects, and lost to them on the same loop with shared constants (contention "
+            "on reference counts: both cores busy, little faster)"
+        )
+    else:
+        verdict = f"False here on {interp}: processes and subinterpreters beat threads on pure-Python work"
+        if not has_local:
+            verdict += " (run cpu-python-local to tell contention from a lack of parallelism)"
+    return Verdict(claim, verdict, evidence)
+
+
+def render_section(run: Run, plots: dict[str, list[str]]) -> list[str]:
+    """The section's lines; empty when the run has only one interpreter."""
+    data = ByInterpreter(run)
+    if len(data.interpreters) < 2:
+        return []
+    out = [
+        "## Across interpreters",
+        "",
+        f"From `{run.path.name}` ({run.datetime or 'unknown date'}): every case of these scenarios "
+        f"under {', '.join(data.interpreters)}, all cases of a scenario side by side (one round "
+        "of each per cycle, in shuffled order), so the interpreters met the same moments of the "
+        "machine. In each cell: the median round, the speedup over the same interpreter's "
+        "sequential case, in brackets the speedup over "
+        + (f"`{data.baseline()}`" if data.baseline() else "the first interpreter's sequential")
+        + " (the migration question in one number), and the parallelism (CPU time over wall time). "
+        "Columns: the models this question is about; the run file has every case.",
+        "",
+    ]
+    verdict = free_threaded_threads(data)
+    out += [f"### \u201c{verdict.claim}\u201d", "", f"**{verdict.verdict}.**", ""]
+    out += [f"- {line}" for line in verdict.evidence]
+    out.append("")
+    batch = [s for s in data.scenarios if not any(m.point is not None for m in data.everywhere(s))]
+    for scenario in batch:
+        out += [f"### {scenario} by interpreter", "", *scenario_table(data, scenario), ""]
+        if scenario == "memory-per-worker":
+            memory = memory_table(data, scenario)
+            if memory:
+                out += ["Start-up and memory each added worker costs:", "", *memory, ""]
+        why = []
+        for interp in data.interpreters:
+            cases = data.of(scenario, interp)
+            seq = next((m for m in cases if m.model == "sequential"), None)
+            for m in cases:
+                text = busy_not_faster(m.info, seq.info if seq else None)
+                if text:
+                    why.append(f"- {m.label} on {interp}: {text}")
+        out += [*why, ""] if why else []
+        pictures = [f"![{scenario} by interpreter]({p})" for p in plots.get(scenario, [])]
+        out += [*pictures, ""] if pictures else []
+    same: list[str] = []
+    differ: list[str] = []
+    for scenario in batch:
+        sums = {m.info.get("checksum") for m in run.measurements if m.scenario == scenario}
+        (same if len(sums) == 1 else differ).append(scenario)
+    if same:
+        out.append(
+            f"- Same checksum for every model under every interpreter (the same work everywhere): "
+            f"{', '.join(same)}."
+        )
+    if differ:
+        out.append(f"- Checksums differ between cases (not the same work): {', '.join(differ)}.")
+    return [*out, ""]
