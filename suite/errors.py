@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class SuiteError(Exception):
@@ -41,11 +42,26 @@ class UnknownNameError(SuiteError):
 
 
 class CaseFailed(SuiteError):
-    """A case could not be measured; ``status`` is ``failed`` or ``timeout``."""
+    """A case could not be measured; ``status`` is ``failed``, ``timeout`` or ``incorrect``
+    (its tasks gave a wrong result: ``fields`` says how wrong)."""
 
-    def __init__(self, reason: str, *, status: str = "failed", detail: str = "") -> None:
+    def __init__(
+        self, reason: str, *, status: str = "failed", detail: str = "", fields: dict[str, Any] | None = None
+    ) -> None:
         self.reason, self.status, self.detail = reason, status, detail
+        self.fields = dict(fields or {})
         super().__init__(reason + (f"\n{detail}" if detail else ""))
+
+
+class LostUpdates(SuiteError):
+    """Tasks updated shared state and some updates are missing: a wrong result, not a crash."""
+
+    def __init__(self, lost: int, updates: int, rounds: int) -> None:
+        self.fields = {"lost_updates": lost, "updates": updates}
+        super().__init__(
+            f"lost {lost:,} of {updates:,} updates ({lost / updates:.2%}) over {rounds} rounds: "
+            "the shared state is wrong"
+        )
 
 
 class ModelUnavailable(SuiteError):

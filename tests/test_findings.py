@@ -157,3 +157,53 @@ def test_findings_refuses_a_readme_without_the_block(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "has no block between" in result.stderr
     assert (tmp_path / "README.md").read_text() == "# Mine\n"
+
+
+def _with(path: Path, benchmarks: list[dict[str, Any]], cases: list[dict[str, Any]]) -> Path:
+    data = json.loads(path.read_text())
+    data["benchmarks"] += benchmarks
+    data["suite"]["cases"] += cases
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_lost_updates_decide_whether_the_gil_prevents_conflicts(tmp_path: Path) -> None:
+    lost = {"scenario": "shared-dict", "model": "threads", "workers": 8, "status": "incorrect"}
+    path = _with(
+        run_file(tmp_path),
+        [
+            case("shared-counter", "threads", 8, 0.05),
+            case("shared-counter", "sequential", 1, 0.05),
+            case("shared-counter-lock", "threads", 8, 0.15),
+        ],
+        [
+            {**lost, "reason": "lost 12 of 320,000", "lost_updates": 12, "updates": 320_000},
+            {**lost, "scenario": "shared-counter", "model": "processes", "lost_updates": 9, "updates": 100},
+        ],
+    )
+    verdict = verdicts(path)["The GIL prevents conflicts between threads sharing data"]
+    assert verdict.startswith("False (GIL enabled: True): threads lost updates in shared-dict")
+    ms = findings.Measurements(history.read_run(path))
+    evidence = findings.gil_prevents_conflicts(ms).evidence
+    assert "threads (8) lost 12 of 320,000 (0.00%)" in evidence[1]
+    assert "processes (8) lost 9 of 100 (9.00%)" in evidence[0]
+    assert any("3.0x the unlocked time" in line for line in evidence)
+
+
+def test_a_copy_that_costs_more_than_the_work_decides_big_data(tmp_path: Path) -> None:
+    payload = {"params": {"payload": {"in_bytes": 8 * MiB}}}
+    path = _with(
+        run_file(tmp_path),
+        [
+            case("big-payload", "sequential", 1, 0.40, **payload),
+            case("big-payload", "threads", 2, 0.21, **payload),
+            case("big-payload", "processes", 2, 0.35, serialize_s=0.2, **payload),
+            case("big-payload", "processes-shm", 2, 0.22, **payload),
+        ],
+        [],
+    )
+    verdict = verdicts(path)["Processes are faster for big data"]
+    assert verdict == (
+        "False here: with 8 MiB per task, threads (a reference) beat a process pool (a copy); "
+        "shared memory took back part of the copy"
+    )

@@ -82,7 +82,10 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     if backend_death is not None:
         failure = CaseFailed(backend_death, detail=failure.reason if failure else "")
     if failure is not None:  # failed outside the handler, so no exception chain is printed
-        record.failed(failure.status, failure.reason, failure.detail)
+        record.failed(failure.status, failure.reason, failure.detail, failure.fields)
+        if failure.status == "incorrect" and case.params.get("guard", "none") == "none":
+            # Unguarded updates of shared state: whether they are lost is the question asked.
+            pytest.xfail(f"{case.scenario} {case.id}: {failure.reason}")
         if case.params.get("fault") and backend_death is None:
             # The scenario injects a fault: a case it brings down is the finding, not an error.
             pytest.xfail(f"{case.scenario} {case.id}: the injected fault stopped it: {failure.reason}")
@@ -154,8 +157,10 @@ class CaseRecord:
             self.entry.update(mode="serve", load=case.load, slo_p99_ms=case.slo_p99_ms, fanout=case.fanout)
         config.stash[RECORDS][nodeid] = self.entry
 
-    def failed(self, status: str, reason: str, detail: str = "") -> None:
-        self.entry.update(status=status, reason=reason, detail=detail[-DETAIL_CHARS:])
+    def failed(
+        self, status: str, reason: str, detail: str = "", fields: dict[str, Any] | None = None
+    ) -> None:
+        self.entry.update(status=status, reason=reason, detail=detail[-DETAIL_CHARS:], **(fields or {}))
         self.config.stash[OUTCOMES].append({**self.entry, "detail": None})
 
     def measured(self, info: dict[str, Any]) -> None:

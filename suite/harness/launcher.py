@@ -204,6 +204,8 @@ class Session:
             self.on_event(message)
         if message["event"] == protocol.ERROR:
             reason = message.get("reason") or f"{message['type']}: {message['message']}"
+            if message.get("fields"):  # lost updates: the tasks ran, their result is wrong
+                raise CaseFailed(reason, status="incorrect", fields=message["fields"])
             raise CaseFailed(reason, detail=message["traceback"])
         if message["event"] == protocol.UNAVAILABLE:
             raise ModelUnavailable(message["reason"])

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from suite.errors import SuiteError
+from suite.errors import LostUpdates, SuiteError
 from suite.harness import environment, procgroup, protocol, resources, stats
 from suite.models import RoundResult, Runner
 from suite.spec import registry
@@ -166,10 +166,18 @@ def _round_indexes(case: Case, paced: TextIO | None) -> Iterator[int]:
 def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: TextIO | None) -> Tally:
     expected: str | None = None
     tally = Tally()
+    lost = updates = rounds = 0
     for index in _round_indexes(case, paced):
+        workload.reset_shared()
         before = _counters(workload)
         result = runner.run_round(case.tasks, index)
         grown = _grown(before, _counters(workload))
+        serialize_s = runner.serialize_estimate(case.tasks)  # untimed, after the round
+        if serialize_s is not None:
+            grown["serialize_s"] = serialize_s
+        outcome = workload.shared_outcome(case.tasks)
+        if outcome is not None:
+            lost, updates, rounds = lost + outcome[0] - outcome[1], updates + outcome[0], rounds + 1
         if len(result.tasks) != case.tasks:
             raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {case.tasks} tasks")
         digest = protocol.checksum(result.values)
@@ -191,6 +199,9 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
             errors=errors,
             counters=grown,
         )
+    if lost:
+        # Every round ran (more updates tried, a truer count); none of them is a measurement.
+        raise LostUpdates(lost, updates, rounds)
     return tally
 
 
@@ -221,6 +232,10 @@ def measure(
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
+    reason = runner_class.unavailable_with(workload.params)
+    if reason is not None:
+        protocol.send(out, protocol.UNAVAILABLE, reason=reason)
+        return
     runner = runner_class(workload, case.workers, case.options)
     check_descriptors(workload, runner, limit, (endpoint or {}).get("nofile"))
     try:
@@ -278,6 +293,7 @@ def main() -> int:
             message=str(leaf),
             # The suite's own errors are worded for the reader; others are named by type.
             reason=str(leaf) if isinstance(leaf, SuiteError) else None,
+            fields=getattr(leaf, "fields", None) if isinstance(leaf, LostUpdates) else None,
             traceback="".join(traceback.format_exception(exc)),
         )
         return 1

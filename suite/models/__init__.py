@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from suite.workloads import TimedValue, Workload
+from suite.workloads import TimedValue, Workload, WorkloadParams
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ class Runner(abc.ABC):
         """Why this model cannot run ``workload``'s kind, or ``None`` when it can."""
         return None
 
+    @classmethod
+    def unavailable_with(cls, params: WorkloadParams) -> str | None:
+        """Why this model cannot run a workload with these parameters (a payload, say)."""
+        return None
+
+    def serialize_estimate(self, tasks: int) -> float | None:
+        """Seconds to pickle a round's task data (``payload``) once each way, timed apart
+        from the round, for models that copy it between processes; ``None`` for the rest."""
+        return None
+
     @property
     def start_method(self) -> str | None:
         """The multiprocessing start method, for models that start processes."""
@@ -109,11 +119,18 @@ def timed(fn: Callable[[], Sequence[TimedValue]]) -> RoundResult:
     """Time ``fn`` with ``perf_counter`` around the call and nothing else."""
     start = time.perf_counter()
     tasks = fn()
-    return RoundResult(start, time.perf_counter() - start, tasks)
+    return RoundResult(start, time.perf_counter() - start, _arrived(tasks))
+
+
+def _arrived(tasks: Sequence[TimedValue]) -> Sequence[TimedValue]:
+    """Drop the data tasks returned (``payload.out_bytes``) once it has arrived, untimed."""
+    if tasks and len(tasks[0]) > 3:
+        return [(value, start, end) for value, start, end, *_ in tasks]
+    return tasks
 
 
 async def timed_async(fn: Callable[[], Awaitable[Sequence[TimedValue]]]) -> RoundResult:
     """Like :func:`timed`, with the clock read inside the already-running loop."""
     start = time.perf_counter()
     tasks = await fn()
-    return RoundResult(start, time.perf_counter() - start, tasks)
+    return RoundResult(start, time.perf_counter() - start, _arrived(tasks))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from suite.workloads import TimedValue, Workload
+from suite.workloads import TaskInput, TimedValue, Workload
 
 _installed: Workload | None = None
 _round_no = -1
@@ -18,8 +18,8 @@ def install(workload: Workload) -> None:
     _installed, _round_no = workload, -1
 
 
-def run(round_no: int, index: int) -> TimedValue:
-    """Task ``index`` of round ``round_no``; the first task of a round begins it here."""
+def run(round_no: int, index: int | TaskInput) -> TimedValue:
+    """Task ``index`` (with its data) of round ``round_no``; the first task of a round begins it here."""
     global _round_no
     assert _installed is not None, "no workload was installed in this process"
     if round_no != _round_no:

@@ -11,7 +11,7 @@ import importlib.util
 from collections.abc import Callable
 
 from suite.models import RoundResult, Runner, timed_async
-from suite.workloads import TimedValue
+from suite.workloads import TaskInput, TimedValue
 
 
 class AsyncioRunner(Runner):
@@ -34,9 +34,9 @@ class AsyncioRunner(Runner):
         """Inside the loop, before any round: the workload's async clients."""
         await self.workload.prepare_async(self.workers)
 
-    async def run_one(self, index: int) -> TimedValue:
-        """One task, as this model runs it."""
-        return await self.workload.run_timed_async(index)
+    async def run_one(self, arg: int | TaskInput) -> TimedValue:
+        """One task (its index, or its index and data), as this model runs it."""
+        return await self.workload.run_timed_async(arg)
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._loop_runner is not None, "start() was not called"
@@ -62,12 +62,12 @@ class AsyncioRunner(Runner):
 
     async def _gather(self, tasks: int) -> list[TimedValue]:
         values: list[TimedValue] = [(0, 0.0, 0.0)] * tasks
-        indices = iter(range(tasks))
+        indices, inputs = iter(range(tasks)), self.workload.inputs(tasks)
         task = self.run_one
 
         async def worker() -> None:
             for i in indices:
-                values[i] = await task(i)
+                values[i] = await task(inputs[i])
 
         try:
             async with asyncio.TaskGroup() as group:

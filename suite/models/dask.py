@@ -15,7 +15,7 @@ from typing import Any
 
 from suite.models import RoundResult, Runner, timed
 from suite.models._installed import run
-from suite.workloads import TimedValue
+from suite.workloads import TimedValue, Workload
 
 
 class DaskRunner(Runner):
@@ -37,6 +37,20 @@ class DaskRunner(Runner):
         if importlib.util.find_spec("distributed") is None:
             return "Dask is an optional extra: pip install 'concurrency-suite[dask]'"
         return None
+
+    @classmethod
+    def unavailable_for(cls, workload: type[Workload]) -> str | None:
+        if workload.shares_state:
+            return (
+                f"Dask workers share no memory with the process that starts them, so the "
+                f"{workload.kind} workload's tasks have no common state to update"
+            )
+        return None
+
+    def serialize_estimate(self, tasks: int) -> float | None:
+        from suite.models.processes import pickling_s
+
+        return pickling_s(self.workload, tasks)
 
     @property
     def concurrency_per_process(self) -> int:
@@ -72,7 +86,7 @@ class DaskRunner(Runner):
         assert client is not None, "start() was not called"
 
         def batch() -> list[TimedValue]:
-            futures = client.map(run, [round_no] * tasks, range(tasks), pure=False)
+            futures = client.map(run, [round_no] * tasks, list(self.workload.inputs(tasks)), pure=False)
             values: list[TimedValue] = client.gather(futures)
             return values
 

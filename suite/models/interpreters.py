@@ -19,7 +19,7 @@ from typing import Any
 
 from suite.models import RoundResult, Runner, timed
 from suite.models.threads import start_threads
-from suite.workloads import TimedValue, Workload
+from suite.workloads import TimedValue, Workload, WorkloadParams
 
 SETUP = """
 import json as _json, os as _os, sys as _sys, time as _time
@@ -114,8 +114,22 @@ class InterpretersRunner(Runner):
 
     @classmethod
     def unavailable_for(cls, workload: type[Workload]) -> str | None:
+        if workload.shares_state:
+            return (
+                f"subinterpreters share no Python objects, so the {workload.kind} workload's tasks "
+                "have no common state to update"
+            )
         if workload.pure_task is Workload.pure_task:
             return f"the {workload.kind} workload has no dependency-free task to run in a subinterpreter"
+        return None
+
+    @classmethod
+    def unavailable_with(cls, params: WorkloadParams) -> str | None:
+        if params.payload is not None:
+            return (
+                "the subinterpreters model passes each task only its index (through a pipe): "
+                "it does not move a payload yet"
+            )
         return None
 
     def start(self) -> None:

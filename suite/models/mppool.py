@@ -38,6 +38,7 @@ class PoolRunner(ProcessModel):
 
     def start(self) -> None:
         context = multiprocessing.get_context(self.start_method)
+        self.workload.share_across_processes(context)
         pool = self._pool = context.Pool(self.workers, initializer=install, initargs=(self.workload,))
         wait_for_processes(lambda delays: pool.map(pid_after, delays, chunksize=1), self.workers)
 
@@ -47,7 +48,7 @@ class PoolRunner(ProcessModel):
         processes = pool_members(pool)
 
         def run() -> list[TimedValue]:
-            pending = pool.map_async(task, range(tasks))
+            pending = pool.map_async(task, self.workload.inputs(tasks))
             while not pending.ready():
                 pending.wait(WATCH_EVERY_S)
                 if any(p.exitcode is not None for p in processes):

@@ -21,7 +21,7 @@ from suite.models._installed import task_for_round
 from suite.models.asyncio import AsyncioRunner
 from suite.models.processes import ProcessModel, died, members, start_processes
 from suite.models.threads import start_threads
-from suite.workloads import TimedValue
+from suite.workloads import TaskInput, TimedValue
 
 
 class AsyncioThreadsRunner(AsyncioRunner):
@@ -44,8 +44,8 @@ class AsyncioThreadsRunner(AsyncioRunner):
     async def begin_round(self, round_no: int) -> None:
         self.workload.begin_round(round_no)
 
-    async def run_one(self, index: int) -> TimedValue:
-        result: TimedValue = await asyncio.get_running_loop().run_in_executor(self._pool, self._task, index)
+    async def run_one(self, arg: int | TaskInput) -> TimedValue:
+        result: TimedValue = await asyncio.get_running_loop().run_in_executor(self._pool, self._task, arg)
         return result
 
     async def release(self) -> None:

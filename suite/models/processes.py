@@ -1,13 +1,15 @@
 """A ProcessPoolExecutor of ``workers`` processes, one model per start method.
 
 Each pool process gets the workload once, through the pool's initializer, and prepares
-its own data; a task sends only its index and returns an int.
+its own data; a task sends only its index (and its ``payload``, pickled) and returns an
+int (and its returned payload).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -19,9 +21,10 @@ from typing import ClassVar, TypeVar
 from suite.errors import WorkerDied
 from suite.models import RoundResult, Runner, timed
 from suite.models._installed import install, task_for_round
-from suite.workloads import Workload
+from suite.workloads import Workload, payload_bytes
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 def pid_after(delay_s: float) -> int:
@@ -44,11 +47,27 @@ def wait_for_processes(map_pids: Callable[[list[float]], Iterable[int]], workers
 
 def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
     """A process pool whose processes all run and hold a prepared ``workload``."""
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=install, initargs=(workload,)
-    )
+    context = multiprocessing.get_context(method)
+    workload.share_across_processes(context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=install, initargs=(workload,))
     wait_for_processes(lambda delays: pool.map(pid_after, delays), workers)
     return pool
+
+
+def pickling_s(workload: Workload, tasks: int, inputs: Sequence[object] | None = None) -> float | None:
+    """Seconds to pickle a round's task inputs and the data the tasks return, once: what
+    a pool pays at least to move them (then it unpickles them and copies them through a
+    pipe). ``None`` when tasks move no data."""
+    payload = workload.params.payload
+    if payload is None or not (payload.in_bytes or payload.out_bytes):
+        return None
+    sent = list(workload.inputs(tasks) if inputs is None else inputs)
+    returned = [payload_bytes(i, payload.out_bytes) for i in range(tasks)] if payload.out_bytes else []
+    start = time.perf_counter()
+    pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL)
+    for data in returned:
+        pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    return time.perf_counter() - start
 
 
 def members(pool: ProcessPoolExecutor) -> list[BaseProcess]:
@@ -82,7 +101,7 @@ def died(processes: Sequence[BaseProcess], what: str, *, all_end: bool, wait_s: 
     return WorkerDied(f"worker died: {names}; {what}")
 
 
-def map_or_explain(pool: ProcessPoolExecutor, fn: Callable[[int], T], items: Iterable[int]) -> list[T]:
+def map_or_explain(pool: ProcessPoolExecutor, fn: Callable[[A], T], items: Iterable[A]) -> list[T]:
     """``list(pool.map(fn, items))``, raising :class:`WorkerDied` when the pool breaks."""
     processes = members(pool)
     try:
@@ -111,6 +130,9 @@ class ProcessModel(Runner):
     def start_method(self) -> str:
         return self.method or multiprocessing.get_start_method()
 
+    def serialize_estimate(self, tasks: int) -> float | None:
+        return pickling_s(self.workload, tasks)
+
 
 class ProcessesRunner(ProcessModel):
     name = "processes"
@@ -125,7 +147,8 @@ class ProcessesRunner(ProcessModel):
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         assert self._pool is not None, "start() was not called"
         pool, task = self._pool, task_for_round(round_no)
-        return timed(lambda: map_or_explain(pool, task, range(tasks)))
+        inputs = self.workload.inputs(tasks)
+        return timed(lambda: map_or_explain(pool, task, inputs))
 
     def close(self) -> None:
         if self._pool is not None:

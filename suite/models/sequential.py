@@ -18,7 +18,8 @@ class SequentialRunner(Runner):
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         self.workload.begin_round(round_no)
         task = self.workload.run_timed
-        return timed(lambda: [task(i) for i in range(tasks)])
+        inputs = self.workload.inputs(tasks)
+        return timed(lambda: [task(i) for i in inputs])
 
     def close(self) -> None:
         self.workload.close()

@@ -33,7 +33,8 @@ class ThreadsRunner(Runner):
         assert self._pool is not None, "start() was not called"
         self.workload.begin_round(round_no)
         pool, task = self._pool, self.workload.run_timed
-        return timed(lambda: list(pool.map(task, range(tasks))))
+        inputs = self.workload.inputs(tasks)
+        return timed(lambda: list(pool.map(task, inputs)))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -85,12 +85,12 @@ class TrioRunner(Runner):
         import trio
 
         values: list[TimedValue] = [(0, 0.0, 0.0)] * tasks
-        indices = iter(range(tasks))
+        indices, inputs = iter(range(tasks)), self.workload.inputs(tasks)
         task = self.workload.run_timed_async
 
         async def worker() -> None:
             for i in indices:
-                values[i] = await task(i)
+                values[i] = await task(inputs[i])
 
         try:
             async with trio.open_nursery() as nursery:

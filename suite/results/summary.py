@@ -81,6 +81,8 @@ def table(title: str, infos: Sequence[Info], cell: Callable[[Info], str], models
     return [title, line(header), *map(line, rows)]
 
 
+#: Less CPU per round than this (ten of the kernel's 10 ms ticks) says nothing about parallelism.
+MEASURABLE_CPU_S = 0.1
 #: A case that kept at least this many cores busy ...
 BUSY_CORES = 1.5
 #: ... yet turned less than this share of them into speedup spent its CPU on something
@@ -100,9 +102,12 @@ def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
     more CPU than in the baseline.
     """
     parallelism, speedup = info.get("parallelism"), info.get("speedup")
-    if info.get("model") == "sequential" or not parallelism or not speedup or info["status"] != "ok":
+    if info.get("model") == "sequential" or not parallelism or not speedup or info.get("status") != "ok":
         return None
     if parallelism < BUSY_CORES or speedup >= USEFUL_SHARE * parallelism:
+        return None
+    # The kernel counts CPU in 10 ms ticks: a round of a few ticks has no parallelism to speak of.
+    if _cpu(info) < MEASURABLE_CPU_S or parallelism > (info.get("usable_cpus") or parallelism) + 0.5:
         return None
     text = f"{parallelism:.1f} cores busy but only x{speedup:.2f} faster"
     if baseline is not None and _cpu(baseline) > 0 and _cpu(info) > 0:
@@ -111,6 +116,22 @@ def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
             f"sequentially ({_cpu(info) / _cpu(baseline):.1f}x)"
         )
     return text + "; the extra CPU went to contention or overhead, not to the work"
+
+
+#: Pickling a round's data took at least this share of the round: moving data dominated.
+TRANSFER_SHARE = 0.5
+
+
+def transfer_dominated(info: Info) -> str | None:
+    """Whether moving the tasks' data (``payload``) to and from the workers, not the work,
+    took most of a round, in numbers; ``None`` when it did not or was not measured."""
+    moved, median_s = info.get("serialize_s"), info.get("median_s")
+    if not moved or not median_s or moved < TRANSFER_SHARE * median_s:
+        return None
+    return (
+        f"pickling the round's data once took {fmt_time(moved)} of its {fmt_time(median_s)} median "
+        "(and the pool also unpickles and copies it): moving data, not the work, dominated"
+    )
 
 
 def warnings(infos: Sequence[Info]) -> list[str]:
@@ -132,6 +153,9 @@ def warnings(infos: Sequence[Info]) -> list[str]:
                 f"{name}: the GIL was on in this free-threaded build (PYTHON_GIL=1, or an imported "
                 "extension module without free-threading support turned it back on)"
             )
+        moved = transfer_dominated(info)
+        if moved:
+            notes.append(f"{name}: {moved}")
         why = busy_not_faster(info, baseline)
         if why:
             notes.append(f"{name}: {why}")

@@ -11,7 +11,11 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
+import sys
 import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -20,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from suite import tasks as purework
 
 MAX_TASKS = 1_000_000
+#: The most bytes a task receives or returns (``payload``).
+MAX_PAYLOAD = 1 << 30
 
 #: A task's value and when it started and ended (``time.perf_counter``, which is the
 #: system-wide monotonic clock on Linux, so times from pool processes compare).
@@ -39,6 +45,26 @@ class FaultParams(BaseModel):
     at_task: int = Field(default=0, ge=0, le=MAX_TASKS, description="index of the failing task (0-based)")
 
 
+class PayloadParams(BaseModel):
+    """Data each task receives and returns, to show what moving it to a worker costs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    in_bytes: int = Field(default=0, ge=0, le=MAX_PAYLOAD, description="bytes each task receives")
+    out_bytes: int = Field(default=0, ge=0, le=MAX_PAYLOAD, description="bytes each task returns")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInput:
+    """A task's index and the data it receives (``payload.in_bytes``): threads get a
+    reference to it, process pools a pickled copy, ``processes-shm`` where it lies in
+    shared memory (``data`` is then empty and ``where`` names the block and span)."""
+
+    index: int
+    data: bytes = b""
+    where: tuple[str, int, int] | None = None
+
+
 class WorkloadParams(BaseModel):
     """Parameters every workload kind takes; subclasses add their own fields."""
 
@@ -47,6 +73,11 @@ class WorkloadParams(BaseModel):
     tasks: int = Field(ge=1, le=MAX_TASKS, description="independent tasks per round")
     fault: FaultParams | None = Field(
         default=None, description="make one task fail, to see what each model does about it"
+    )
+    payload: PayloadParams | None = Field(
+        default=None,
+        description="data each task receives and returns beside its work (default: none), "
+        "so the cost of moving data to and from a worker shows per model",
     )
 
     @model_validator(mode="after")
@@ -102,6 +133,23 @@ class Workload(abc.ABC):
         #: An empty folder of the case's own, shared by all its processes (files, markers).
         self.scratch = scratch
         self.fault = self.fault_spec()
+        self._inputs: list[TaskInput] = []
+
+    #: Whether tasks share state that the worker checks after each round (``shared``).
+    shares_state: ClassVar[bool] = False
+
+    def share_across_processes(self, context: Any) -> None:
+        """Make the state tasks share reachable from pool processes started by ``context``
+        (a multiprocessing context); a process model calls it before it starts its pool.
+        Most kinds share nothing."""
+
+    def reset_shared(self) -> None:
+        """Set the shared state back to empty before a round (not timed)."""
+
+    def shared_outcome(self, tasks: int) -> tuple[int, int] | None:
+        """After a round of ``tasks`` tasks: the updates expected and the updates the shared
+        state shows; ``None`` for kinds that share nothing."""
+        return None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -159,19 +207,49 @@ class Workload(abc.ABC):
         """
         return self.run_task(index)
 
-    def run_timed(self, index: int) -> TimedValue:
+    def inputs(self, tasks: int) -> Sequence[int | TaskInput]:
+        """What a round hands its tasks: their indexes, or with ``payload.in_bytes`` each
+        index with its data, made once in the process that dispatches the tasks."""
+        payload = self.params.payload
+        if payload is None or not payload.in_bytes:
+            return range(tasks)
+        if len(self._inputs) != tasks:
+            self._inputs = [TaskInput(i, payload_bytes(i, payload.in_bytes)) for i in range(tasks)]
+        return self._inputs
+
+    def _received(self, arg: int | TaskInput) -> tuple[int, int | None]:
+        """A task's index and the checksum of the data it received (``None`` without)."""
+        if isinstance(arg, int):
+            return arg, None
+        if arg.where is not None:
+            return arg.index, _crc_of_shared(*arg.where)
+        return arg.index, zlib.crc32(arg.data)
+
+    def _answer(self, index: int, value: int, received: int | None, start: float) -> TimedValue:
+        # The data received counts in the value, so the checksum proves it arrived whole;
+        # the data returned travels back with the value and is dropped on arrival.
+        if received is not None:
+            value = (value * 1_000_003 + received) & 0xFFFFFFFFFFFFFFFF
+        payload = self.params.payload
+        if payload is not None and payload.out_bytes:
+            return value, start, time.perf_counter(), payload_bytes(index, payload.out_bytes)  # type: ignore[return-value]
+        return value, start, time.perf_counter()
+
+    def run_timed(self, arg: int | TaskInput) -> TimedValue:
+        index, received = self._received(arg)
         if self.fault is not None and purework.fault_due(self.fault, index):
             purework.inject(self.fault["kind"], index)
         start = time.perf_counter()
         value = self.run_task(index)
-        return value, start, time.perf_counter()
+        return self._answer(index, value, received, start)
 
-    async def run_timed_async(self, index: int) -> TimedValue:
+    async def run_timed_async(self, arg: int | TaskInput) -> TimedValue:
+        index, received = self._received(arg)
         if self.fault is not None and purework.fault_due(self.fault, index):
             await _inject_async(self.fault["kind"], index)
         start = time.perf_counter()
         value = await self.run_task_async(index)
-        return value, start, time.perf_counter()
+        return self._answer(index, value, received, start)
 
     def error_class(self, value: int) -> str | None:
         """The error a task value stands for (``timeout``, ``http_503``...), ``None`` if ok.
@@ -207,6 +285,35 @@ class Workload(abc.ABC):
     def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
         """Extra ``extra_info`` entries under the names this kind's users expect."""
         return {}
+
+
+def payload_bytes(index: int, size: int) -> bytes:
+    """``size`` bytes that differ per task (the index first, then zeros)."""
+    head = index.to_bytes(8, "little")
+    return (head + bytes(max(0, size - len(head))))[:size]
+
+
+_attached: dict[str, Any] = {}
+
+
+def _crc_of_shared(name: str, offset: int, size: int) -> int:
+    """The checksum of a span of a shared-memory block, read in place (attached once per process)."""
+    from multiprocessing import shared_memory
+
+    block = _attached.get(name)
+    if block is None:
+        # Only the owner may unlink the block: an attaching process's resource tracker
+        # would at its exit (3.13+: track=False; before, unregister by hand).
+        untracked: dict[str, Any] = {"track": False} if sys.version_info >= (3, 13) else {}
+        block = _attached[name] = shared_memory.SharedMemory(name=name, **untracked)
+        if not untracked:
+            from multiprocessing import resource_tracker
+
+            resource_tracker.unregister(block._name, "shared_memory")  # type: ignore[attr-defined]
+    buffer = block.buf
+    assert buffer is not None
+    with buffer[offset : offset + size] as span:
+        return zlib.crc32(span)
 
 
 async def sleep_at_least(sleep: Any, seconds: float) -> None:

@@ -1,0 +1,77 @@
+"""A process pool whose tasks read their payload in place from shared memory.
+
+What a careful person does instead of pickling large ``bytes`` inputs to a pool: put them
+in a :class:`multiprocessing.shared_memory.SharedMemory` block and send each task only the
+block's name and its span. The block is filled before the rounds (as a program would
+produce its data straight into it), so no round copies the inputs; each task reads its span
+where it lies. What tasks return (``payload.out_bytes``) still travels back pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from multiprocessing import shared_memory
+
+from suite.models import RoundResult, timed
+from suite.models._installed import task_for_round
+from suite.models.processes import ProcessesRunner, map_or_explain, pickling_s
+from suite.workloads import TaskInput, WorkloadParams, payload_bytes
+
+
+class SharedMemoryRunner(ProcessesRunner):
+    name = "processes-shm"
+    summary = "ProcessPoolExecutor; tasks read their payload in place from multiprocessing.shared_memory"
+    order = 35
+    _block: shared_memory.SharedMemory | None = None
+    _inputs: list[TaskInput]
+
+    @classmethod
+    def unavailable_with(cls, params: WorkloadParams) -> str | None:
+        if params.payload is None or not params.payload.in_bytes:
+            return (
+                "processes-shm differs from processes only in how tasks receive a payload: "
+                "give the workload payload.in_bytes"
+            )
+        return None
+
+    def start(self) -> None:
+        self._inputs = []
+        super().start()
+
+    def inputs(self, tasks: int) -> Sequence[TaskInput]:
+        """Each task's span of the block, which is made and filled on first use (untimed)."""
+        payload = self.workload.params.payload
+        assert payload is not None
+        if len(self._inputs) != tasks:
+            self._release()
+            size = payload.in_bytes
+            block = self._block = shared_memory.SharedMemory(create=True, size=max(1, tasks * size))
+            assert block.buf is not None
+            for i in range(tasks):
+                block.buf[i * size : (i + 1) * size] = payload_bytes(i, size)
+            self._inputs = [TaskInput(i, b"", (block.name, i * size, size)) for i in range(tasks)]
+        return self._inputs
+
+    def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        inputs = self.inputs(tasks)  # before the clock starts
+        assert self._pool is not None, "start() was not called"
+        pool, task = self._pool, task_for_round(round_no)
+        return timed(lambda: map_or_explain(pool, task, inputs))
+
+    def serialize_estimate(self, tasks: int) -> float | None:
+        return pickling_s(self.workload, tasks, self.inputs(tasks))
+
+    def _release(self) -> None:
+        if self._block is not None:
+            self._block.close()
+            self._block.unlink()
+            self._block = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+
+RUNNERS = (SharedMemoryRunner,)
