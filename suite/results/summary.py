@@ -118,15 +118,28 @@ def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
     return text + "; the extra CPU went to contention or overhead, not to the work"
 
 
-#: Pickling a round's data took at least this share of the round: moving data dominated.
+#: Without a sequential case: pickling a round's data took at least this share of the round.
 TRANSFER_SHARE = 0.5
 
 
-def transfer_dominated(info: Info) -> str | None:
-    """Whether moving the tasks' data (``payload``) to and from the workers, not the work,
-    took most of a round, in numbers; ``None`` when it did not or was not measured."""
-    moved, median_s = info.get("serialize_s"), info.get("median_s")
-    if not moved or not median_s or moved < TRANSFER_SHARE * median_s:
+def transfer_dominated(info: Info, baseline: Info | None = None) -> str | None:
+    """Whether moving the tasks' data (``payload``), not the work, dominated a round, in
+    numbers: pickling it once (a lower bound of the move) took longer than each worker's
+    share of the work (the sequential round over the workers). ``None`` when it did not
+    or was not measured."""
+    moved, median_s, workers = info.get("serialize_s"), info.get("median_s"), info.get("workers") or 1
+    if not moved or not median_s:
+        return None
+    if baseline is not None and baseline.get("median_s"):
+        share = baseline["median_s"] / workers
+        if moved < share:
+            return None
+        return (
+            f"pickling the round's data once took {fmt_time(moved)}, more than each worker's share "
+            f"of the work ({fmt_time(share)}, the sequential round over {workers} workers): moving "
+            "data, not the work, dominated"
+        )
+    if moved < TRANSFER_SHARE * median_s:
         return None
     return (
         f"pickling the round's data once took {fmt_time(moved)} of its {fmt_time(median_s)} median "
@@ -153,7 +166,7 @@ def warnings(infos: Sequence[Info]) -> list[str]:
                 f"{name}: the GIL was on in this free-threaded build (PYTHON_GIL=1, or an imported "
                 "extension module without free-threading support turned it back on)"
             )
-        moved = transfer_dominated(info)
+        moved = transfer_dominated(info, baseline)
         if moved:
             notes.append(f"{name}: {moved}")
         why = busy_not_faster(info, baseline)
