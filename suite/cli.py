@@ -195,8 +195,9 @@ def _parser() -> argparse.ArgumentParser:
     findings.add_argument(
         "--interpreters",
         metavar="RUN",
+        action="append",
         help="a run under several interpreters (suite run --python A --python B): adds the "
-        "section that puts them side by side",
+        "section that puts them side by side; repeat it to add the scenarios of another such run",
     )
     findings.add_argument(
         "--plots",
@@ -471,10 +472,10 @@ def cmd_findings(args: argparse.Namespace) -> int:
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
-    across = None
+    across: list[Run] = []
     if args.interpreters:
         try:
-            across = history.load([args.interpreters], args.results)[0]
+            across = history.load(args.interpreters, args.results)
         except HistoryError as exc:
             print(f"suite findings: --interpreters: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT

@@ -214,3 +214,33 @@ def test_findings_with_an_interpreter_run(tmp_path: Path) -> None:
     assert "## Across interpreters" in text
     assert "“Free-threaded Python makes threads the answer for CPU work”" in text
     assert (tmp_path / "docs" / "findings" / "cpu-python-interpreters.svg").exists()
+
+
+def test_several_runs_add_their_scenarios_and_lost_updates(tmp_path: Path) -> None:
+    first = history.read_run(run_file(tmp_path / "a"))
+    path = run_file(tmp_path / "b")
+    document = json.loads(path.read_text())
+    document["benchmarks"] = [
+        case("shared-counter", "sequential", 1, 0.03, GIL, workload="shared"),
+        case("shared-counter", "threads", 2, 0.03, GIL, workload="shared"),
+    ]
+    document["suite"] = {
+        "cases": [
+            {
+                "scenario": "shared-counter",
+                "model": "threads",
+                "workers": 2,
+                "interpreter": "cpython-3.13.0t (GIL off)",
+                "status": "incorrect",
+                "lost_updates": 1_633_576,
+                "updates": 4_000_000,
+            }
+        ]
+    }
+    path.write_text(json.dumps(document))
+    lines = "\n".join(interpreters.render_section([first, history.read_run(path)], {}))
+    assert "### shared-counter: lost updates by interpreter" in lines
+    assert "| cpython-3.11.7 | none lost | none lost |" in lines
+    assert "| cpython-3.13.0t (GIL off) | - | **1,633,576** of 4,000,000 (40.8%) |" in lines
+    # The first run's scenarios are still there.
+    assert "### cpu-python by interpreter" in lines

@@ -542,7 +542,7 @@ def render(
     run: Run,
     descriptions: dict[str, str],
     plots: dict[str, list[str]],
-    across: Run | None = None,
+    across: Sequence[Run] = (),
     across_plots: dict[str, list[str]] | None = None,
 ) -> str:
     ms = Measurements(run)
@@ -632,7 +632,7 @@ def render(
         ]
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
-    if across is not None:
+    if across:
         out += interpreters.render_section(across, across_plots or {})
     missing = sorted(
         set(registry.runners())
@@ -645,7 +645,7 @@ def render(
         out.append(f"- Models that could not run under this interpreter: {', '.join(unavailable)}.")
     if missing:
         out.append(f"- Models no scenario asked for: {', '.join(missing)}.")
-    if across is None:
+    if not across:
         out.append(
             "- Other interpreters and free-threaded builds: `tox -e findings-interpreters -- --python "
             "PATH ...` runs the interpreter scenarios under each and adds a section for them."
@@ -702,16 +702,18 @@ def write_findings(
     plots_folder: Path | None,
     scenarios: Sequence[Path],
     readme: Path | None = None,
-    across: Run | None = None,
+    across: Sequence[Run] = (),
 ) -> None:
-    """``across``: a run under several interpreters, for the "Across interpreters" section."""
+    """``across``: runs under several interpreters, for the "Across interpreters" section
+    (each scenario from the last of them that has it)."""
     described = descriptions(run, scenarios)
     plots = _save_charts(run, out, plots_folder)
-    if across is not None and len({m.interpreter for m in across.measurements}) < 2:
-        raise ValueError(
-            f"{across.label} ran under one interpreter; --interpreters needs a run under several"
-        )
-    across_plots = _save_charts(across, out, plots_folder) if across is not None else None
+    if across and len(interpreters.ByInterpreter(across).interpreters) < 2:
+        raise ValueError("--interpreters needs runs under several interpreters; these ran under one")
+    across_plots: dict[str, list[str]] = {}
+    for other in across:
+        for scenario, paths in _save_charts(other, out, plots_folder).items():
+            across_plots[scenario] = paths  # the last run that has the scenario, as in the section
     write_atomic(out, render(run, described, plots, across, across_plots).encode())
     if readme is not None:
         update_readme(readme, run, described)

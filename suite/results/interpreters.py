@@ -36,15 +36,35 @@ def version_key(label: str) -> tuple[tuple[int, ...], str]:
 
 
 class ByInterpreter:
-    """A run's cases by scenario and interpreter."""
+    """Runs' cases by scenario and interpreter. With several runs, each scenario's cases
+    come from the last run that has it, so they all met the same moments."""
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
+    def __init__(self, runs: Run | Sequence[Run]) -> None:
+        self.runs = [runs] if isinstance(runs, Run) else list(runs)
+        self.source: dict[str, Run] = {}
+        for run in self.runs:
+            for scenario in {m.scenario for m in run.measurements} | {
+                str(c.get("scenario")) for c in run.unmeasured
+            }:
+                self.source[scenario] = run
+        self.measurements = [m for m in self._all() if self.source.get(m.scenario) is self._run_of(m)]
+        self.unmeasured = [
+            c for run in self.runs for c in run.unmeasured if self.source.get(str(c.get("scenario"))) is run
+        ]
         self.cases: dict[tuple[str, str], list[Measurement]] = {}
-        for m in run.measurements:
+        for m in self.measurements:
             self.cases.setdefault((m.scenario, m.interpreter), []).append(m)
-        self.interpreters = sorted({m.interpreter for m in run.measurements}, key=version_key)
-        self.scenarios = list(dict.fromkeys(m.scenario for m in run.measurements))
+        labels = {m.interpreter for m in self.measurements} | {
+            str(c.get("interpreter")) for c in self.unmeasured if c.get("interpreter")
+        }
+        self.interpreters = sorted(labels, key=version_key)
+        self.scenarios = list(dict.fromkeys(m.scenario for m in self.measurements))
+
+    def _all(self) -> list[Measurement]:
+        return [m for run in self.runs for m in run.measurements]
+
+    def _run_of(self, m: Measurement) -> Run:
+        return next(run for run in self.runs if any(x is m for x in run.measurements))
 
     def free_threaded(self) -> list[str]:
         return [i for i in self.interpreters if any(m.info.get("free_threaded") for m in self.under(i))]
@@ -212,15 +232,44 @@ def free_threaded_threads(data: ByInterpreter) -> Verdict:
     return Verdict(claim, verdict, evidence)
 
 
-def render_section(run: Run, plots: dict[str, list[str]]) -> list[str]:
-    """The section's lines; empty when the run has only one interpreter."""
-    data = ByInterpreter(run)
+def lost_updates_table(data: ByInterpreter, scenario: str) -> list[str]:
+    """A shared-state scenario: per interpreter and case, the updates lost (a correct case
+    lost none: it is the one saved as a measurement)."""
+    cells: dict[tuple[str, str], str] = {}
+    for m in data.everywhere(scenario):
+        cells[(m.interpreter, m.label)] = "none lost"
+    for c in data.unmeasured:
+        if c.get("scenario") == scenario and c.get("lost_updates") is not None:
+            label = f"{c.get('model')}-w{c.get('workers')}"
+            lost, tried = int(c["lost_updates"]), int(c["updates"])
+            cells[(str(c.get("interpreter")), label)] = f"**{lost:,}** of {tried:,} ({lost / tried:.1%})"
+    if not cells:
+        return []
+    known = list(registry.runners())
+
+    def rank(label: str) -> tuple[int, int]:
+        model, _, workers = label.rpartition("-w")
+        return (known.index(model) if model in known else len(known), int(workers or 0))
+
+    labels = sorted({label for _, label in cells}, key=rank)
+    lines = [f"| interpreter | {' | '.join(labels)} |", "|---|" + "---|" * len(labels)]
+    for interp in data.interpreters:
+        row = [cells.get((interp, label), "-") for label in labels]
+        if any(cell != "-" for cell in row):
+            lines.append(f"| {interp} | {' | '.join(row)} |")
+    return lines
+
+
+def render_section(runs: Run | Sequence[Run], plots: dict[str, list[str]]) -> list[str]:
+    """The section's lines; empty when the runs have only one interpreter."""
+    data = ByInterpreter(runs)
     if len(data.interpreters) < 2:
         return []
+    files = " and ".join(f"`{run.path.name}` ({run.datetime or 'unknown date'})" for run in data.runs)
     out = [
         "## Across interpreters",
         "",
-        f"From `{run.path.name}` ({run.datetime or 'unknown date'}): every case of these scenarios "
+        f"From {files}: every case of these scenarios "
         f"under {', '.join(data.interpreters)}, all cases of a scenario side by side (one round "
         "of each per cycle, in shuffled order), so the interpreters met the same moments of the "
         "machine. In each cell: the median round, the speedup over the same interpreter's "
@@ -234,7 +283,31 @@ def render_section(run: Run, plots: dict[str, list[str]]) -> list[str]:
     out += [f"### \u201c{verdict.claim}\u201d", "", f"**{verdict.verdict}.**", ""]
     out += [f"- {line}" for line in verdict.evidence]
     out.append("")
-    batch = [s for s in data.scenarios if not any(m.point is not None for m in data.everywhere(s))]
+    shared = list(
+        dict.fromkeys(str(c.get("scenario")) for c in data.unmeasured if c.get("lost_updates") is not None)
+    )
+    shared += [
+        s
+        for s in data.scenarios
+        if s not in shared and any(m.info.get("workload") == "shared" for m in data.everywhere(s))
+    ]
+    for scenario in shared:
+        out += [
+            f"### {scenario}: lost updates by interpreter",
+            "",
+            "Updates lost out of those tried (tasks x updates over every round); a case that lost "
+            "any is reported incorrect and saved without timings.",
+            "",
+            *lost_updates_table(data, scenario),
+            "",
+        ]
+        if data.everywhere(scenario):
+            out += ["Medians of the cases that lost nothing:", "", *scenario_table(data, scenario), ""]
+    batch = [
+        s
+        for s in data.scenarios
+        if s not in shared and not any(m.point is not None for m in data.everywhere(s))
+    ]
     for scenario in batch:
         out += [f"### {scenario} by interpreter", "", *scenario_table(data, scenario), ""]
         if scenario == "memory-per-worker":
@@ -255,7 +328,7 @@ def render_section(run: Run, plots: dict[str, list[str]]) -> list[str]:
     same: list[str] = []
     differ: list[str] = []
     for scenario in batch:
-        sums = {m.info.get("checksum") for m in run.measurements if m.scenario == scenario}
+        sums = {m.info.get("checksum") for m in data.everywhere(scenario)}
         (same if len(sums) == 1 else differ).append(scenario)
     if same:
         out.append(
