@@ -34,11 +34,21 @@ def test_sequential_runs_once_with_one_worker(write_scenario: WriteScenario) -> 
     assert {(c.rounds, c.warmup, c.timeout_s, c.tasks) for c in cases} == {(7, 2, 9.0, 6)}
 
 
-def test_default_models_are_every_known_model(write_scenario: WriteScenario) -> None:
+def test_default_models_are_every_known_model_but_variants_run_when_named(
+    write_scenario: WriteScenario,
+) -> None:
     cases = build(
         scenario.load(write_scenario("workload: {kind: cpu, tasks: 1, iterations: 1}\nworkers: [3]\n"))
     )
-    assert [c.model for c in cases] == list(registry.runners())
+    assert [c.model for c in cases] == [m for m in registry.runners() if m != "processes-shm"]
+    named = build(
+        scenario.load(
+            write_scenario(
+                "workload: {kind: cpu, tasks: 1, iterations: 1}\nmodels: [processes-shm]\nworkers: [3]\n"
+            )
+        )
+    )
+    assert [c.model for c in named] == ["processes-shm"]
 
 
 def test_overrides_narrow_models_and_replace_workers(write_scenario: WriteScenario) -> None:

@@ -162,6 +162,7 @@ def test_registry_names_are_unique_and_ordered() -> None:
         "processes-forkserver",
         "processes-spawn",
         "multiprocessing-pool",
+        "processes-shm",
         "dask",
     ]
 

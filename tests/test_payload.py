@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from suite_cli import run_suite
 
-from suite.errors import ModelUnavailable
 from suite.harness import launcher
+from suite.spec import registry
 from suite.spec.cases import Case
 
 CASE = Case(
@@ -64,10 +64,25 @@ def test_pickling_is_measured_where_the_model_pays_it() -> None:
 
 
 def test_models_that_cannot_move_it_say_why() -> None:
-    with pytest.raises(ModelUnavailable, match=r"give the workload payload\.in_bytes"):
-        launcher.run_case(
-            dataclasses.replace(CASE, model="processes-shm", workers=2, params={"tasks": 2, "bytes": 64})
+    hash_kind = registry.workload("hash")
+    params = hash_kind.Params.model_validate(CASE.params)
+    reason = registry.runner("interpreters").unavailable_with(params)
+    assert reason is not None
+    assert "does not move a payload yet" in reason
+    assert (
+        registry.runner("interpreters").unavailable_with(
+            hash_kind.Params.model_validate({"tasks": 2, "bytes": 9})
         )
+        is None
+    )
+
+
+def test_shared_memory_without_a_payload_is_the_plain_pool() -> None:
+    plain = dataclasses.replace(CASE, params={"tasks": 3, "bytes": 64})
+    assert (
+        launcher.run_case(dataclasses.replace(plain, model="processes-shm", workers=2)).checksum
+        == launcher.run_case(plain).checksum
+    )
 
 
 def test_a_bad_payload_key_names_the_line(write_scenario: Callable[..., Path], tmp_path: Path) -> None:

@@ -53,6 +53,9 @@ class Runner(abc.ABC):
     #: The kind of model, for grouping in charts and tables: ``baseline``, ``event loops``,
     #: ``threads``, ``processes`` or ``others``.
     family: ClassVar[str] = "others"
+    #: Whether a scenario that names no models runs this one (a variant that differs only
+    #: with some parameter is run when named).
+    by_default: ClassVar[bool] = True
     #: Set when the model ignores ``workers`` (the sequential baseline runs with 1).
     fixed_workers: ClassVar[int | None] = None
     #: Why the model's started workers keep using CPU between rounds, if they do. Such

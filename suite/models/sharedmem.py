@@ -5,6 +5,8 @@ in a :class:`multiprocessing.shared_memory.SharedMemory` block and send each tas
 block's name and its span. The block is filled before the rounds (as a program would
 produce its data straight into it), so no round copies the inputs; each task reads its span
 where it lies. What tasks return (``payload.out_bytes``) still travels back pickled.
+Without ``payload.in_bytes`` it is the plain ``processes`` model, so scenarios that do not
+name it leave it out (``by_default``).
 """
 
 from __future__ import annotations
@@ -15,24 +17,21 @@ from multiprocessing import shared_memory
 from suite.models import RoundResult, timed
 from suite.models._installed import task_for_round
 from suite.models.processes import ProcessesRunner, map_or_explain, pickling_s
-from suite.workloads import TaskInput, WorkloadParams, payload_bytes
+from suite.workloads import TaskInput, payload_bytes
 
 
 class SharedMemoryRunner(ProcessesRunner):
     name = "processes-shm"
     summary = "ProcessPoolExecutor; tasks read their payload in place from multiprocessing.shared_memory"
     order = 35
+    by_default = False
     _block: shared_memory.SharedMemory | None = None
     _inputs: list[TaskInput]
 
-    @classmethod
-    def unavailable_with(cls, params: WorkloadParams) -> str | None:
-        if params.payload is None or not params.payload.in_bytes:
-            return (
-                "processes-shm differs from processes only in how tasks receive a payload: "
-                "give the workload payload.in_bytes"
-            )
-        return None
+    @property
+    def _sharing(self) -> bool:
+        payload = self.workload.params.payload
+        return payload is not None and payload.in_bytes > 0
 
     def start(self) -> None:
         self._inputs = []
@@ -53,12 +52,16 @@ class SharedMemoryRunner(ProcessesRunner):
         return self._inputs
 
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
+        if not self._sharing:
+            return super().run_round(tasks, round_no)
         inputs = self.inputs(tasks)  # before the clock starts
         assert self._pool is not None, "start() was not called"
         pool, task = self._pool, task_for_round(round_no)
         return timed(lambda: map_or_explain(pool, task, inputs))
 
     def serialize_estimate(self, tasks: int) -> float | None:
+        if not self._sharing:
+            return super().serialize_estimate(tasks)
         return pickling_s(self.workload, tasks, self.inputs(tasks))
 
     def _release(self) -> None:

@@ -79,7 +79,8 @@ class Overrides:
 
 def select_models(scenario: Scenario, wanted: Sequence[str] | None) -> list[str]:
     """The scenario's models (default: all known), narrowed to ``wanted`` when given."""
-    models = list(scenario.models or registry.runners())
+    models = scenario.models or [name for name, cls in registry.runners().items() if cls.by_default]
+    models = list(models)
     if wanted is not None:
         models = [m for m in models if m in wanted]
     return models

@@ -91,7 +91,9 @@ class ScenarioFields(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     workload: dict[str, Any] = Field(description="`kind` plus that kind's parameters")
     models: list[str] | None = Field(
-        default=None, min_length=1, description="model names; default: every model available here"
+        default=None,
+        min_length=1,
+        description="model names; default: every model available here (processes-shm only when named)",
     )
     workers: list[Workers] | None = Field(
         default=None, min_length=1, description=f"concurrency levels; default {list(DEFAULT_WORKERS)}"
