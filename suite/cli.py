@@ -193,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path("docs/findings.md"), help="default: docs/findings.md"
     )
     findings.add_argument(
+        "--also",
+        metavar="RUN",
+        action="append",
+        help="another run whose scenarios RUN lacks are added (each scenario from one run)",
+    )
+    findings.add_argument(
         "--interpreters",
         metavar="RUN",
         action="append",
@@ -472,6 +478,15 @@ def cmd_findings(args: argparse.Namespace) -> int:
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
+    main = runs[0]
+    if args.also:
+        from suite.results.findings import with_scenarios_of
+
+        try:
+            main = with_scenarios_of(main, history.load(args.also, args.results))
+        except HistoryError as exc:
+            print(f"suite findings: --also: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     across: list[Run] = []
     if args.interpreters:
         try:
@@ -480,7 +495,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
             print(f"suite findings: --interpreters: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
-        write_findings(runs[0], args.out, args.plots, [args.scenarios], args.readme, across)
+        write_findings(main, args.out, args.plots, [args.scenarios], args.readme, across)
     except ValueError as exc:
         print(f"suite findings: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -207,3 +207,22 @@ def test_a_copy_that_costs_more_than_the_work_decides_big_data(tmp_path: Path) -
         "False here: with 8 MiB per task, threads (a reference) beat a process pool (a copy); "
         "shared memory took back part of the copy"
     )
+
+
+def test_oversubscription_decides_whether_processes_speed_up_numpy(tmp_path: Path) -> None:
+    blas = {"native_threads": {"openblas": 2}}
+    one = {"native_threads": {"openblas": 1}}
+    path = _with(
+        run_file(tmp_path),
+        [
+            case("numpy-blas", "sequential", 1, 0.061, parallelism=2.0, **blas),
+            case("numpy-blas", "threads", 2, 0.067, speedup=0.91, **blas),
+            case("numpy-blas", "processes", 2, 0.197, speedup=0.31, **blas),
+            case("numpy-blas-auto", "sequential", 1, 0.061, parallelism=2.0, **blas),
+            case("numpy-blas-auto", "processes", 2, 0.040, speedup=1.5, **one),
+        ],
+        [],
+    )
+    verdict = verdicts(path)["Use processes to speed up numpy"]
+    assert verdict.startswith("Only with native threads limited: left alone, processes ran x0.31")
+    assert verdict.endswith("with native_threads: auto, x1.50")

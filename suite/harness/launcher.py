@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.harness import interpreters, procgroup, protocol, resources
+from suite.harness import environment, interpreters, procgroup, protocol, resources
 from suite.harness.procgroup import stop_group
 from suite.spec.cases import Case
 
@@ -76,6 +76,25 @@ def job_json(
     whether the parent paces its rounds."""
     job = {"case": dataclasses.asdict(case), "endpoint": endpoint, "scratch": scratch, "paced": paced}
     return json.dumps(job)
+
+
+#: What native thread pools read when they start: OpenMP, OpenBLAS, MKL, BLIS, Accelerate,
+#: numexpr. Set for the worker, every process it starts inherits them, so a library a task
+#: loads later in a pool process or Dask worker starts its pool at this size.
+NATIVE_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def native_env(case: Case) -> dict[str, str]:
+    """The environment that limits the case's native thread pools (``native_threads``)."""
+    limit = case.native_limit(environment.usable_cpus())
+    return {} if limit is None else dict.fromkeys(NATIVE_ENV, str(limit))
 
 
 def worker_command(python: str) -> list[str]:
@@ -158,7 +177,7 @@ class Session:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=procgroup.child_env(interpreters.worker_env(python)),
+            env=procgroup.child_env({**interpreters.worker_env(python), **native_env(case)}),
             start_new_session=True,
         )
         assert self.proc.stdin is not None

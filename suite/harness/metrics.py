@@ -108,6 +108,8 @@ def extra_info(result: CaseResult, baseline: CaseResult | None = None) -> dict[s
         "task_ms": summary.get("task_ms"),
         "queue_ms": summary.get("queue_ms"),
         "task_cdf_ms": summary.get("task_cdf_ms"),
+        "native_threads": summary.get("native_threads") or None,
+        "native_limit": case.native_limit(int(result.env.get("usable_cpus") or 1)),
         "us_per_task": median_s / case.tasks * 1e6,
         "errors": result.errors,
         "tasks_ok": sum(ok_per_round),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from suite.errors import LostUpdates, SuiteError
-from suite.harness import environment, procgroup, protocol, resources, stats
+from suite.harness import environment, native, procgroup, protocol, resources, stats
 from suite.models import RoundResult, Runner
 from suite.spec import registry
 from suite.spec.cases import Case
@@ -232,7 +232,9 @@ def measure(
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
-    reason = runner_class.unavailable_with(workload.params)
+    reason = workload_class.unavailable_with(workload.params) or runner_class.unavailable_with(
+        workload.params
+    )
     if reason is not None:
         protocol.send(out, protocol.UNAVAILABLE, reason=reason)
         return
@@ -241,13 +243,15 @@ def measure(
     try:
         began = time.perf_counter()
         runner.start()
+        limited = native.limit(case.native_limit(environment.usable_cpus()))  # noqa: F841 (kept alive)
         protocol.send(
             out, protocol.READY, startup_s=time.perf_counter() - began, start_method=runner.start_method
         )
         tally = _rounds(case, runner, workload, out, paced)
         # Memory while the pool still stands: USS is too slow to sample during rounds.
         uss, pss = resources.unique_and_proportional_bytes()
-        memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
+        memory: dict[str, Any] = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
+        memory["native_threads"] = native.pools(workload)
     finally:
         runner.close()
     # An extension module that does not declare free-threading support turns the GIL back

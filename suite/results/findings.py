@@ -8,6 +8,7 @@ the machine it was measured on.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import re
@@ -386,6 +387,52 @@ def processes_faster_for_big_data(ms: Measurements) -> Verdict:
     return Verdict(claim, verdict, evidence)
 
 
+def _pools(m: Measurement) -> str:
+    pools = m.info.get("native_threads") or {}
+    return ", ".join(f"{name} {n} threads" for name, n in pools.items()) or "no native pool seen"
+
+
+def processes_speed_up_numpy(ms: Measurements) -> Verdict:
+    claim = "Use processes to speed up numpy"
+    alone, limited = "numpy-blas", "numpy-blas-auto"
+    seq, procs = ms.best(alone, "sequential"), ms.best(alone, "processes")
+    if seq is None or procs is None:
+        return _missing(claim, alone, limited)
+    threads = ms.best(alone, "threads")
+    evidence = [
+        f"{alone} (native pools as the library sets them): sequential kept "
+        f"∥{seq.info.get('parallelism') or 0:.1f} cores busy ({_pools(seq)}); processes "
+        f"{_x(ms.speedup(procs))} with {procs.workers} workers ({_pools(procs)} each)"
+        + (f", threads {_x(ms.speedup(threads))}" if threads else "")
+    ]
+    procs_auto = ms.best(limited, "processes")
+    if procs_auto is not None:
+        threads_auto = ms.best(limited, "threads")
+        evidence.append(
+            f"{limited} (native_threads: auto): processes {_x(ms.speedup(procs_auto))} "
+            f"({_pools(procs_auto)} each)"
+            + (f", threads {_x(ms.speedup(threads_auto))}" if threads_auto else "")
+        )
+    itself = (seq.info.get("parallelism") or 0) >= 1.3
+    procs_x, auto_x = ms.speedup(procs) or 0, (ms.speedup(procs_auto) or 0) if procs_auto else None
+    if procs_x > 1.2:
+        verdict = f"True here: processes ran numpy's work {_x(procs_x)} faster"
+    elif auto_x is not None and auto_x > 1.2:
+        verdict = (
+            f"Only with native threads limited: left alone, processes ran {_x(procs_x)} (each one's BLAS "
+            f"sized for the whole machine: oversubscribed); with native_threads: auto, {_x(auto_x)}"
+        )
+    elif itself:
+        verdict = (
+            f"False here: numpy's BLAS already kept ∥{seq.info.get('parallelism') or 0:.1f} cores busy "
+            f"in one process; processes ran {_x(procs_x)}"
+            + (f", and {_x(auto_x)} with native threads limited" if auto_x is not None else "")
+        )
+    else:
+        verdict = f"False here: processes ran {_x(procs_x)}"
+    return Verdict(claim, verdict, evidence)
+
+
 CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     threads_never_parallel,
     processes_faster_for_cpu,
@@ -396,6 +443,7 @@ CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     work_goes_on,
     gil_prevents_conflicts,
     processes_faster_for_big_data,
+    processes_speed_up_numpy,
 )
 
 
@@ -694,6 +742,26 @@ def _save_charts(run: Run, out: Path, plots_folder: Path | None) -> dict[str, li
             chart.figure.savefig(target, format="svg")
             plots.setdefault(chart.scenario, []).append(os.path.relpath(target, out.parent))
     return plots
+
+
+def with_scenarios_of(run: Run, others: Sequence[Run]) -> Run:
+    """``run`` with the scenarios it lacks taken from ``others`` (the last that has one wins),
+    each scenario's cases from one run, so they met the same moments."""
+
+    def scenarios(r: Run) -> set[str]:
+        return {m.scenario for m in r.measurements} | {str(c.get("scenario")) for c in r.unmeasured}
+
+    have = scenarios(run)
+    source = {s: other for other in others for s in scenarios(other) if s not in have}
+    added = tuple(m for o in others for m in o.measurements if source.get(m.scenario) is o)
+    failed = tuple(c for o in others for c in o.unmeasured if source.get(str(c.get("scenario"))) is o)
+    descriptions = {**{k: v for o in others for k, v in o.descriptions.items()}, **run.descriptions}
+    return dataclasses.replace(
+        run,
+        measurements=run.measurements + added,
+        unmeasured=run.unmeasured + failed,
+        descriptions=descriptions,
+    )
 
 
 def write_findings(

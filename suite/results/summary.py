@@ -147,9 +147,46 @@ def transfer_dominated(info: Info, baseline: Info | None = None) -> str | None:
     )
 
 
+#: A sequential case at this parallelism or more already ran in parallel by itself.
+SELF_PARALLEL = 1.3
+
+
+def multithreaded_work(baseline: Info | None) -> str | None:
+    """Whether the work itself runs in parallel (a native pool in the sequential case)."""
+    if (
+        baseline is None
+        or (baseline.get("parallelism") or 0) < SELF_PARALLEL
+        or _cpu(baseline) < MEASURABLE_CPU_S
+    ):
+        return None
+    pools = baseline.get("native_threads") or {}
+    named = f" ({', '.join(f'{k} {v} threads' for k, v in pools.items())})" if pools else ""
+    return (
+        f"the work itself is multithreaded{named}: sequential kept ∥{baseline['parallelism']:.1f} cores "
+        "busy, so a speedup over sequential is not a measure of the model"
+    )
+
+
+def oversubscribed(info: Info) -> str | None:
+    """Whether the case's workers times each one's native threads exceed the usable CPUs."""
+    pools, cpus, workers = info.get("native_threads") or {}, info.get("usable_cpus"), info.get("workers") or 1
+    if not pools or not cpus or info.get("model") == "sequential":
+        return None
+    per_worker = max(pools.values())
+    if workers * per_worker <= cpus:
+        return None
+    return (
+        f"oversubscribed: {workers} workers x {per_worker} native threads each = {workers * per_worker} "
+        f"threads on {cpus} usable CPUs (native_threads: auto gives each worker {max(1, cpus // workers)})"
+    )
+
+
 def warnings(infos: Sequence[Info]) -> list[str]:
     notes = []
     baseline = next((i for i in infos if i["model"] == "sequential" and i["status"] == "ok"), None)
+    itself = multithreaded_work(baseline)
+    if itself:
+        notes.append(itself)
     for info in infos:
         name = f"{info['model']} w{info['workers']}"
         if info["status"] not in ("ok", "degraded"):
@@ -166,6 +203,9 @@ def warnings(infos: Sequence[Info]) -> list[str]:
                 f"{name}: the GIL was on in this free-threaded build (PYTHON_GIL=1, or an imported "
                 "extension module without free-threading support turned it back on)"
             )
+        crowded = oversubscribed(info)
+        if crowded:
+            notes.append(f"{name}: {crowded}")
         moved = transfer_dominated(info, baseline)
         if moved:
             notes.append(f"{name}: {moved}")

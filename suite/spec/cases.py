@@ -50,6 +50,15 @@ class Case:
     load: dict[str, Any] | None = None
     slo_p99_ms: float | None = None
     fanout: int = 1
+    #: Threads each native pool may use in every process of the case (``"auto"``:
+    #: usable CPUs // workers); ``None`` leaves them as the library sets them.
+    native_threads: int | str | None = None
+
+    def native_limit(self, usable_cpus: int) -> int | None:
+        """The native pools' thread limit for this case on ``usable_cpus`` CPUs."""
+        if self.native_threads == "auto":
+            return max(1, usable_cpus // max(1, self.workers))
+        return None if self.native_threads is None else int(self.native_threads)
 
     @property
     def id(self) -> str:
@@ -204,6 +213,7 @@ def build(scenario: Scenario, overrides: Overrides = Overrides()) -> list[Case]:
                     max_rounds=rounds if overrides.quick or overrides.rounds else scenario.max_rounds,
                     precision_pct=scenario.precision_pct,
                     budget_s=scenario.budget_s,
+                    native_threads=scenario.native_threads,
                 )
             )
     return cases

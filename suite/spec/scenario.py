@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, Union, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from suite.errors import Problem, ScenarioError
@@ -124,6 +133,20 @@ class ScenarioFields(BaseModel):
         default=True,
         description="run the cases' rounds side by side in shuffled cycles (false: each case alone, in turn)",
     )
+    native_threads: int | str | None = Field(
+        default=None,
+        description="threads each native pool (BLAS, OpenMP) may use in every process of a case: "
+        "N, or auto (usable CPUs // workers, at least 1, as joblib's loky does); default: as the "
+        "library sets it",
+    )
+
+    @field_validator("native_threads")
+    @classmethod
+    def _native_threads(cls, value: int | str | None) -> int | str | None:
+        if value is None or value == "auto" or (isinstance(value, int) and 1 <= value <= 1024):
+            return value
+        raise ValueError("expected a number of threads from 1 to 1024, or auto")
+
     mode: Literal["batch", "serve"] = Field(
         default="batch",
         description="batch: rounds of `tasks` tasks; serve: each model as a web server under load",
@@ -156,6 +179,7 @@ class Scenario:
     load: LoadFields | None = None
     slo_p99_ms: float | None = None
     fanout: int = 1
+    native_threads: int | str | None = None
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -313,6 +337,7 @@ def parse(doc: Document, path: Path) -> Scenario:
         load=top.load,
         slo_p99_ms=top.slo.p99_ms if top.slo else None,
         fanout=top.fanout,
+        native_threads=top.native_threads,
         lines=doc._lines,
     )
 

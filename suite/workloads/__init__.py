@@ -135,6 +135,16 @@ class Workload(abc.ABC):
         self.fault = self.fault_spec()
         self._inputs: list[TaskInput] = []
 
+    @classmethod
+    def unavailable_with(cls, params: WorkloadParams) -> str | None:
+        """Why a workload with these parameters cannot run on this interpreter (a module
+        its tasks need is missing), or ``None``."""
+        return None
+
+    def load_modules(self) -> None:
+        """Import what this kind's tasks import (for reading the native thread pools they
+        load, after the rounds); most kinds use only the standard library."""
+
     #: Whether tasks share state that the worker checks after each round (``shared``).
     shares_state: ClassVar[bool] = False
 

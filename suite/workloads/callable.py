@@ -17,6 +17,8 @@ and once in each process of each case.
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +43,11 @@ class CallableParams(WorkloadParams):
     )
     args: list[Any] = Field(default_factory=list, description="positional arguments, the same for every task")
     kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for every task")
+    requires: list[str] = Field(
+        default_factory=list,
+        description="modules the function imports when it runs (e.g. numpy); where one is not "
+        "installed, the case is reported unavailable with that reason",
+    )
     index_arg: str | None = Field(
         default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="keyword that receives the task index"
     )
@@ -124,6 +131,22 @@ class CallableWorkload(Workload):
     Params = CallableParams
     summary = "your own function, by import path (target: package.module:function)"
     params: CallableParams
+
+    @classmethod
+    def unavailable_with(cls, params: WorkloadParams) -> str | None:
+        assert isinstance(params, CallableParams)
+        missing = [name for name in params.requires if importlib.util.find_spec(name) is None]
+        if missing:
+            return (
+                f"{params.target} needs {', '.join(missing)}, not installed for this interpreter: "
+                f"pip install {' '.join(missing)} (numpy comes with the suite's numeric extra)"
+            )
+        return None
+
+    def load_modules(self) -> None:
+        for name in self.params.requires:
+            importlib.import_module(name)
+        resolve(self.params.target, self.params.path)
 
     def prepare(self, concurrency: int) -> None:
         p = self.params
