@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,18 @@ def _model_params() -> list[object]:
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         params.append(pytest.param(name, id=name, marks=marks))
     return params
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Any:
+    """Each test leaves os.environ as it found it. Models run in this process by the
+    runner tests change it: a Dask LocalCluster sets OMP_NUM_THREADS=1 and its BLAS
+    siblings here for its workers, and every worker started later would inherit them."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(params=_model_params())

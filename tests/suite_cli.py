@@ -10,6 +10,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: The models whose tasks can share the worker's state or receive data from it: every
+#: model but subinterpreters and Dask (and uvloop, which runs as asyncio does).
+POOL_AND_LOOP_MODELS = [
+    "sequential",
+    "asyncio",
+    "trio",
+    "threads",
+    "asyncio+threads",
+    "processes",
+    "processes-spawn",
+    "multiprocessing-pool",
+    "asyncio+processes",
+]
+
 #: What a worker imports (the report's plotting and statistics stay in the parent).
 WORKER_DEPENDENCIES = [
     "pydantic",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from suite_cli import run_suite
+from suite_cli import POOL_AND_LOOP_MODELS, run_suite
 
 from suite.harness import launcher
 from suite.spec import registry
@@ -24,17 +24,7 @@ CASE = Case(
     warmup=1,
     timeout_s=60,
 )
-MOVING = [
-    "asyncio",
-    "trio",
-    "threads",
-    "asyncio+threads",
-    "processes",
-    "processes-spawn",
-    "multiprocessing-pool",
-    "asyncio+processes",
-    "processes-shm",
-]
+MOVING = [*POOL_AND_LOOP_MODELS[1:], "processes-shm"]  # sequential is the reference
 
 
 @pytest.fixture(scope="module")

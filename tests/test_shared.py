@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from suite_cli import run_suite
+from suite_cli import POOL_AND_LOOP_MODELS, run_suite
 
 from suite.errors import CaseFailed, ModelUnavailable
 from suite.harness import launcher
@@ -25,17 +25,7 @@ CASE = Case(
     warmup=1,
     timeout_s=60,
 )
-SHARING = [
-    "sequential",
-    "asyncio",
-    "trio",
-    "threads",
-    "asyncio+threads",
-    "processes",
-    "processes-spawn",
-    "multiprocessing-pool",
-    "asyncio+processes",
-]
+SHARING = POOL_AND_LOOP_MODELS
 
 
 @pytest.mark.parametrize("op", ["counter", "dict", "list-append"])
