@@ -169,6 +169,7 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
     lost = updates = rounds = 0
     for index in _round_indexes(case, paced):
         workload.reset_shared()
+        workload.inputs(case.tasks)  # the tasks' data, made (once) before any clock starts
         before = _counters(workload)
         result = runner.run_round(case.tasks, index)
         grown = _grown(before, _counters(workload))

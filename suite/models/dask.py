@@ -84,9 +84,10 @@ class DaskRunner(Runner):
     def run_round(self, tasks: int, round_no: int) -> RoundResult:
         client = self._client
         assert client is not None, "start() was not called"
+        inputs = list(self.workload.inputs(tasks))  # before the clock starts
 
         def batch() -> list[TimedValue]:
-            futures = client.map(run, [round_no] * tasks, list(self.workload.inputs(tasks)), pure=False)
+            futures = client.map(run, [round_no] * tasks, inputs, pure=False)
             values: list[TimedValue] = client.gather(futures)
             return values
 

@@ -46,9 +46,10 @@ class PoolRunner(ProcessModel):
         assert self._pool is not None, "start() was not called"
         pool, task = self._pool, task_for_round(round_no)
         processes = pool_members(pool)
+        inputs = self.workload.inputs(tasks)  # before the clock starts
 
         def run() -> list[TimedValue]:
-            pending = pool.map_async(task, self.workload.inputs(tasks))
+            pending = pool.map_async(task, inputs)
             while not pending.ready():
                 pending.wait(WATCH_EVERY_S)
                 if any(p.exitcode is not None for p in processes):

@@ -748,11 +748,7 @@ def with_scenarios_of(run: Run, others: Sequence[Run]) -> Run:
     """``run`` with the scenarios it lacks taken from ``others`` (the last that has one wins),
     each scenario's cases from one run, so they met the same moments."""
 
-    def scenarios(r: Run) -> set[str]:
-        return {m.scenario for m in r.measurements} | {str(c.get("scenario")) for c in r.unmeasured}
-
-    have = scenarios(run)
-    source = {s: other for other in others for s in scenarios(other) if s not in have}
+    source = {s: other for other in others for s in other.scenarios if s not in run.scenarios}
     added = tuple(m for o in others for m in o.measurements if source.get(m.scenario) is o)
     failed = tuple(c for o in others for c in o.unmeasured if source.get(str(c.get("scenario"))) is o)
     descriptions = {**{k: v for o in others for k, v in o.descriptions.items()}, **run.descriptions}

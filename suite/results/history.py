@@ -111,6 +111,11 @@ class Run:
     def label(self) -> str:
         return f"{self.number} {self.name}".strip()
 
+    @property
+    def scenarios(self) -> set[str]:
+        """Every scenario the run began, measured or not."""
+        return {m.scenario for m in self.measurements} | {str(c.get("scenario")) for c in self.unmeasured}
+
     def warnings(self) -> list[str]:
         """What a reader of this run must know: it is incomplete, cases failed."""
         notes = []

@@ -41,13 +41,10 @@ class ByInterpreter:
 
     def __init__(self, runs: Run | Sequence[Run]) -> None:
         self.runs = [runs] if isinstance(runs, Run) else list(runs)
-        self.source: dict[str, Run] = {}
-        for run in self.runs:
-            for scenario in {m.scenario for m in run.measurements} | {
-                str(c.get("scenario")) for c in run.unmeasured
-            }:
-                self.source[scenario] = run
-        self.measurements = [m for m in self._all() if self.source.get(m.scenario) is self._run_of(m)]
+        self.source = {scenario: run for run in self.runs for scenario in run.scenarios}
+        self.measurements = [
+            m for run in self.runs for m in run.measurements if self.source[m.scenario] is run
+        ]
         self.unmeasured = [
             c for run in self.runs for c in run.unmeasured if self.source.get(str(c.get("scenario"))) is run
         ]
@@ -59,12 +56,6 @@ class ByInterpreter:
         }
         self.interpreters = sorted(labels, key=version_key)
         self.scenarios = list(dict.fromkeys(m.scenario for m in self.measurements))
-
-    def _all(self) -> list[Measurement]:
-        return [m for run in self.runs for m in run.measurements]
-
-    def _run_of(self, m: Measurement) -> Run:
-        return next(run for run in self.runs if any(x is m for x in run.measurements))
 
     def free_threaded(self) -> list[str]:
         return [i for i in self.interpreters if any(m.info.get("free_threaded") for m in self.under(i))]
