@@ -13,6 +13,7 @@ from typing import Any
 
 from suite import __version__
 from suite.errors import Terminated
+from suite.results import ab as ab_results
 from suite.results import history, saving
 from suite.results.compare import (
     MIN_CHANGE_PCT,
@@ -107,7 +108,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="interpreter that runs the workers; repeat it to run every case under each (default: this one)",
     )
+    run.add_argument(
+        "--no-count",
+        action="store_true",
+        help="skip counting each CPU task's instructions under valgrind (a few seconds a scenario)",
+    )
     run.set_defaults(pytest_args=[])
+
+    _ab_parser(commands)
 
     validate = commands.add_parser("validate", help="check scenario files; exit 2 if any is invalid")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -221,6 +229,73 @@ def _parser() -> argparse.ArgumentParser:
         "--readme", type=Path, help="also rewrite this README's generated 'what wins where' block"
     )
     return parser
+
+
+def _ab_parser(commands: Any) -> None:
+    ab = commands.add_parser(
+        "ab",
+        help="two sides of every case in one run, paired cycle by cycle: is the change real?",
+        description="Run every case of the scenarios twice, as side A and side B, in one run: each "
+        "cycle runs a round of each side back to back in shuffled order, and the change is the "
+        "median of the per-cycle B/A with its 95%% interval. A side is an interpreter (--python), "
+        "the folder or git revision a callable target is imported from (--path, --rev), or "
+        "workload keys (--set-a, --set-b). Given once, --python, --path and --rev set side B "
+        "against the scenario as it is.",
+    )
+    ab.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default: scenarios/)")
+    ab.add_argument("--python", action="append", metavar="PATH", help="interpreter of side A, then of B")
+    ab.add_argument(
+        "--path", action="append", metavar="DIR", help="folder a callable target is imported from: A, then B"
+    )
+    ab.add_argument(
+        "--rev",
+        action="append",
+        metavar="REV",
+        help="git revision of the callable target's repository: A, then B",
+    )
+    for side in "ab":
+        ab.add_argument(
+            f"--set-{side}",
+            action="append",
+            metavar="KEY=VALUE",
+            default=[],
+            help=f"set a workload key on side {side.upper()} only, e.g. workload.iterations=460000",
+        )
+    ab.add_argument("--models", type=_csv_models, help="only these models, e.g. threads,processes")
+    ab.add_argument("--workers", type=_csv_ints, help="worker counts to try (replaces the scenarios')")
+    ab.add_argument("--rounds", type=_positive, help="measured rounds per pair of worker processes")
+    ab.add_argument("--quick", action="store_true", help="as for suite run: smaller, fewer tasks")
+    ab.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
+    ab.add_argument(
+        "--save", metavar="NAME", type=_run_name, default="ab", help="name of the saved run (default: ab)"
+    )
+    ab.add_argument(
+        "--pairs",
+        type=_positive,
+        default=3,
+        help="pairs of worker processes per case at most: a case not yet settled is measured on new "
+        "processes, so an offset of one process cannot pass for a change (default: %(default)s)",
+    )
+    ab.add_argument(
+        "--floor",
+        type=float,
+        metavar="PCT",
+        default=ab_results.FLOOR * 100,
+        help="a smaller change is never called slower or faster (default: %(default)s%%)",
+    )
+    ab.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="first run side A against itself, and take the 95th percentile of its changes as the floor",
+    )
+    ab.add_argument(
+        "--fail-if-slower", type=float, metavar="PCT", help="exit 1 if any case is slower by more than PCT%%"
+    )
+    ab.add_argument("--dask-address", metavar="ADDRESS", help="scheduler for the dask model")
+    ab.add_argument("--no-count", action="store_true", help="skip counting instructions under valgrind")
+    ab.set_defaults(pytest_args=[])
 
 
 def _report_problems(paths: Sequence[Path]) -> tuple[list[Path], bool]:
@@ -340,6 +415,8 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
         options.append(f"--suite-rounds={args.rounds}")
     if args.quick:
         options.append("--suite-quick")
+    if getattr(args, "no_count", False):
+        options.append("--suite-no-count")
     options += [f"--suite-python={python}" for python in args.python or []]
     if args.dask_address:
         options.append(f"--suite-dask-address={args.dask_address}")
@@ -347,6 +424,10 @@ def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[st
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    return _with_signals(args, _run)
+
+
+def _with_signals(args: argparse.Namespace, body: Any) -> int:
     terminated: list[int] = []
 
     def on_sigterm(signum: int, frame: object) -> None:
@@ -361,9 +442,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, on_sigterm),
     )
     try:
-        return _run(args, terminated)
+        return int(body(args, terminated))
     except KeyboardInterrupt:  # before pytest's session began, or after it ended
-        print("suite run: interrupted; no case was left running", file=sys.stderr)
+        print(f"suite {args.command}: interrupted; no case was left running", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous[0])
@@ -390,12 +471,24 @@ def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
         return EXIT_BAD_INPUT
     code = int(pytest.main(pytest_arguments(args, files)))
+    return _exit_code(code, terminated)
+
+
+def _exit_code(code: int, terminated: list[int]) -> int:
+    import pytest
+
     exits = {
         int(pytest.ExitCode.OK): EXIT_OK,
         int(pytest.ExitCode.TESTS_FAILED): EXIT_FAILED,
         int(pytest.ExitCode.INTERRUPTED): EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
     }
     return exits.get(code, EXIT_BAD_INPUT)
+
+
+def _ab(args: argparse.Namespace, terminated: list[int]) -> int:
+    from suite.harness import abrun
+
+    return abrun.main(args, terminated, pytest_arguments)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -508,11 +601,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = _parser().parse_args(argv[: len(argv) - len(extra) - (1 if extra or "--" in argv else 0)])
-    if extra and args.command != "run":
-        _parser().error("arguments after -- are only for `suite run`")
+    if extra and args.command not in ("run", "ab"):
+        _parser().error("arguments after -- are only for `suite run` and `suite ab`")
     args.pytest_args = extra
     handler = {
         "run": cmd_run,
+        "ab": lambda a: _with_signals(a, _ab),
         "validate": cmd_validate,
         "list": cmd_list,
         "schema": cmd_schema,

@@ -8,6 +8,7 @@ so the stored statistics are exactly the worker's numbers.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Sequence
 from typing import Any
@@ -15,11 +16,11 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable, Terminated
-from suite.harness import groups, launcher, metrics, serving
+from suite.harness import groups, launcher, metrics, serving, workcount
 from suite.harness.backend import BackendError
 from suite.harness.interpreters import Interpreter
 from suite.harness.launcher import CaseResult
-from suite.harness.runstate import BASELINES, CASES, OUTCOMES, RECORDS
+from suite.harness.runstate import BASELINES, CASES, COUNTS, OUTCOMES, RECORDS
 from suite.spec import registry
 from suite.spec.cases import Case
 
@@ -96,11 +97,15 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
         info = serving.extra_info(result)
     else:
         baselines = request.config.stash[BASELINES]
+        where = (case.scenario, python.label, case.side)
         if case.model == "sequential":  # first in model order, so later cases can compare
-            baselines[(case.scenario, python.label)] = result
-        info = metrics.extra_info(result, baselines.get((case.scenario, python.label)))
+            baselines[where] = result
+        info = metrics.extra_info(result, baselines.get(where))
         if result.group is None and case.interleave:
             info["alone_reason"] = groups.alone_reason(case)
+    if case.side:
+        info["side"] = case.side
+    info.update(_work_count(config, case, python))
     median_s = statistics.median(result.durations_s)
     record.measured({**info, "median_s": median_s, "interpreter": python.label})
     benchmark.extra_info.update(info)
@@ -123,6 +128,23 @@ def _measure(
     if case.mode == "serve":
         return serving.run_serve_case(case, python=python.path, endpoint=endpoint)
     return launcher.run_case(case, python=python.path, endpoint=endpoint)
+
+
+def _work_count(config: pytest.Config, case: Case, python: Interpreter) -> dict[str, Any]:
+    """The instructions one of the case's tasks executes, counted once per scenario,
+    interpreter and side (after its rounds); or why it has none."""
+    if not workcount.countable(case):
+        return {}
+    if config.getoption("suite_no_count") or config.getoption("suite_quick"):
+        return {"instructions_note": "not counted (--no-count or --quick)"}
+    key = (case.scenario, case.side, python.path, json.dumps(case.params, sort_keys=True))
+    counts = config.stash[COUNTS]
+    if key not in counts:
+        counts[key] = workcount.count(case, python.path)
+    found = counts[key]
+    if found.instructions is None:
+        return {"instructions_note": found.reason}
+    return {"instructions_per_task": found.instructions}
 
 
 def _backend_death(config: pytest.Config, case: Case) -> str | None:
@@ -153,6 +175,8 @@ class CaseRecord:
             "tasks": case.tasks,
             "interpreter": python.label,
         }
+        if case.side:
+            self.entry["side"] = case.side
         if case.mode == "serve":
             self.entry.update(mode="serve", load=case.load, slo_p99_ms=case.slo_p99_ms, fanout=case.fanout)
         config.stash[RECORDS][nodeid] = self.entry

@@ -21,6 +21,7 @@ from suite.errors import CaseFailed
 from suite.harness.backend import BackendError
 from suite.harness.capacity import CapacityProbe
 from suite.harness.interleave import Adapt, Job, Outcome, run_interleaved
+from suite.harness.paired import Plan, run_paired
 from suite.harness.progress import fmt_duration
 from suite.harness.runstate import BACKENDS, CASES, GROUPS, INTERLEAVED, PROBE
 from suite.spec import registry
@@ -92,7 +93,8 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
         if python.error is not None or key in alone:
             continue
         try:
-            jobs.append(Job(key, case, python.path, endpoint(config, case)))
+            pair = case.id if case.side else None
+            jobs.append(Job(key, case, python.path, endpoint(config, case), pair))
         except BackendError as exc:
             outcomes[key] = CaseFailed(str(exc))
     scenario = everyone[0][1].scenario if everyone else module.name
@@ -102,6 +104,7 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
     seed = random.randrange(2**32)
     config.stash[INTERLEAVED][scenario] = {"seed": seed, "cases": [job.key for job in jobs], "alone": alone}
     began = time.monotonic()
+    first_case = jobs[0].case
     say = _writer(config)
     say(f"{scenario}: {len(jobs)} cases side by side, one round of each per cycle in shuffled order")
     if first is not None:
@@ -111,14 +114,18 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
         # A quick look reads the machine before each scenario only: it is for "does it run".
         reading = None if config.getoption("suite_quick") else probe(config, scenario=scenario, cycle=done)
         note = f"; {_capacity(reading)}" if reading is not None else ""
-        what = (
-            f"cycle {done}/{planned}"
-            if not pending
-            else f"extra cycle {done} for {pending} uncertain case(s)"
-        )
+        if first_case.side:
+            what = f"pair {pending + 1} of processes: cycle {done}/{planned}"
+        elif not pending:
+            what = f"cycle {done}/{planned}"
+        else:
+            what = f"extra cycle {done} for {pending} uncertain case(s)"
         say(f"  {what} done, {fmt_duration(time.monotonic() - began)}{note}")
 
-    first_case = jobs[0].case
+    if first_case.side:  # suite ab: both sides of each case paired, until settled
+        plan = Plan(config.getoption("suite_pairs"), config.getoption("suite_floor") / 100)
+        outcomes.update(run_paired(jobs, seed, between, plan))
+        return outcomes
     adapt = Adapt(first_case.max_rounds, first_case.precision_pct / 100, first_case.budget_s)
     outcomes.update(run_interleaved(jobs, seed, between, adapt))
     return outcomes

@@ -18,8 +18,11 @@ the planned cycles.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +46,9 @@ class Job:
     case: Case
     python: str
     endpoint: dict[str, Any] | None
+    #: Jobs with the same pair (the two sides of one case in an A/B comparison) run
+    #: back to back in each cycle, in shuffled order, so that they meet the same moment.
+    pair: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,12 @@ BetweenCycles = Callable[[int, int, int], None]
 
 
 class Group:
-    """The live workers of one interleaved group, and what each has measured."""
+    """The live workers of one interleaved group, and what each has measured.
+
+    A case may be measured by several worker processes in turn (:meth:`renew`): each
+    keeps an offset of its own (memory layout, hash seed), which a comparison must not
+    take for a change. Their rounds are merged into one :class:`CaseResult` at the end.
+    """
 
     def __init__(self, jobs: Sequence[Job], seed: int) -> None:
         self.jobs = {job.key: job for job in jobs}
@@ -70,25 +81,40 @@ class Group:
         self.order = random.Random(seed)
         self.live: dict[str, Session] = {}
         self.outcomes: dict[str, Outcome] = {}
+        #: Results of the worker processes a case has already used up (see :meth:`renew`).
+        self.parts: dict[str, list[CaseResult]] = {}
         self.cycles = 0
+
+    def _start(self, job: Job) -> None:
+        session = Session(job.case, job.python, None, job.endpoint, paced=True, group=self.seed)
+        try:
+            session.start()
+        except (CaseFailed, ModelUnavailable) as exc:
+            self.outcomes[job.key] = exc
+            session.close(finished=False)
+            return
+        self.live[job.key] = session
 
     def start(self) -> None:
         for job in self.jobs.values():  # one at a time, so each start-up is measured alone
-            session = Session(job.case, job.python, None, job.endpoint, paced=True, group=self.seed)
-            try:
-                session.start()
-            except (CaseFailed, ModelUnavailable) as exc:
-                self.outcomes[job.key] = exc
-                session.close(finished=False)
-                continue
-            self.live[job.key] = session
+            self._start(job)
+
+    def _ordered(self, keys: Iterable[str]) -> list[str]:
+        """Live ``keys`` in a fresh shuffled order; the jobs of one pair stay side by side."""
+        wanted = set(keys)
+        units: dict[str, list[str]] = {}
+        for key in self.live:
+            if key in wanted:
+                units.setdefault(self.jobs[key].pair or key, []).append(key)
+        order = list(units.values())
+        self.order.shuffle(order)
+        for unit in order:
+            self.order.shuffle(unit)
+        return [key for unit in order for key in unit]
 
     def cycle(self, keys: Iterable[str]) -> None:
         """One round of each of ``keys`` (those still live), in shuffled order."""
-        wanted = set(keys)
-        order = [key for key in self.live if key in wanted]
-        self.order.shuffle(order)
-        for key in order:
+        for key in self._ordered(keys):
             try:
                 self.live[key].next_round(self.cycles)
             except CaseFailed as exc:
@@ -98,7 +124,18 @@ class Group:
 
     def measured(self, key: str) -> dict[int, float]:
         """A live case's measured rounds by cycle."""
-        return {r["index"]: r["duration_s"] for r in self.live[key].rounds if not r["warmup"]}
+        return {r["cycle"]: r["duration_s"] for r in self.live[key].rounds if not r["warmup"]}
+
+    def by_cycle(self, key: str) -> dict[int, float]:
+        """Every measured round of a case by cycle, from each worker process it used."""
+        found = {
+            c: d
+            for part in self.parts.get(key, ())
+            for c, d in zip(part.cycles, part.durations_s, strict=True)
+        }
+        if key in self.live:
+            found.update(self.measured(key))
+        return found
 
     def tight(self, key: str, precision: float) -> bool:
         values = list(self.measured(key).values())
@@ -107,20 +144,79 @@ class Group:
         middle, low, high = robust.median_with_interval(values)
         return max(middle - low, high - middle) <= precision * middle
 
-    def finish(self) -> None:
-        for key in list(self.live):
-            session = self.live.pop(key)
+    def park(self, keys: Iterable[str]) -> None:
+        """Stop the worker processes of ``keys``, keeping what they measured."""
+        for key in list(keys):
+            session = self.live.pop(key, None)
+            if session is None:
+                continue
             try:
-                self.outcomes[key] = session.finish()
+                self.parts.setdefault(key, []).append(session.finish())
             except CaseFailed as exc:
                 self.outcomes[key] = exc
                 session.close(finished=False)
             else:
                 session.close(finished=True)
 
+    def renew(self, keys: Iterable[str]) -> None:
+        """Measure ``keys`` on in new worker processes from the next cycle on."""
+        keys = [key for key in keys if key in self.live]
+        self.park(keys)
+        for key in keys:
+            if key not in self.outcomes:
+                self._start(self.jobs[key])
+
+    def finish(self) -> None:
+        self.park(list(self.live))
+        for key, parts in self.parts.items():
+            if key not in self.outcomes:
+                try:
+                    self.outcomes[key] = merge(parts)
+                except CaseFailed as exc:
+                    self.outcomes[key] = exc
+
     def close(self) -> None:
         for session in self.live.values():
             session.close(finished=False)
+
+
+def merge(parts: Sequence[CaseResult]) -> CaseResult:
+    """One case measured by several worker processes in turn, as one result: every
+    round, the start-up of the first, the latency percentiles of the last.
+
+    :raises CaseFailed: the processes computed different checksums
+    """
+    first, last = parts[0], parts[-1]
+    if len(parts) == 1:
+        return first
+    checksums = list(dict.fromkeys(p.checksum for p in parts))
+    if len(checksums) > 1:
+        raise CaseFailed(f"worker processes of one case computed different checksums: {', '.join(checksums)}")
+    errors: Counter[str] = Counter()
+    counters: dict[str, list[float]] = {}
+    for part in parts:
+        errors.update(part.errors)
+        for name, values in (part.summary.get("counters") or {}).items():
+            counters.setdefault(name, []).extend(values)
+    summary = {
+        **last.summary,
+        "errors": dict(errors),
+        "ok_per_round": [n for p in parts for n in p.summary.get("ok_per_round", [])],
+        "counters": counters,
+        "worker_processes": len(parts),
+        "startup_s_each": [p.startup_s for p in parts],
+    }
+    return dataclasses.replace(
+        first,
+        durations_s=tuple(d for p in parts for d in p.durations_s),
+        warmup_s=tuple(d for p in parts for d in p.warmup_s),
+        startup_s=statistics.median(p.startup_s for p in parts),
+        env=last.env,
+        summary=summary,
+        peak_rss_bytes=max(p.peak_rss_bytes for p in parts),
+        rss_samples=sum(p.rss_samples for p in parts),
+        cycles=tuple(c for p in parts for c in p.cycles),
+    )
 
 
 def run_interleaved(

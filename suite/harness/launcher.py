@@ -249,6 +249,8 @@ class Session:
             f"{where} (timeout_s={self.case.timeout_s:g})",
             self.sampler.sample if index >= self.case.warmup else None,
         )
+        # The interleaved group's cycle this round ran in: rounds of one cycle ran side by side.
+        message["cycle"] = index if cycle is None else cycle
         self.rounds.append(message)
         return message
 
@@ -274,8 +276,12 @@ class Session:
             peak_rss_bytes=max(self.sampler.peak, done.get("rss_end_bytes") or 0),
             rss_samples=self.sampler.samples,
             group=self.group,
-            cycles=tuple(r["index"] for r in measured) if self.paced else (),
+            cycles=tuple(r["cycle"] for r in measured) if self.paced else (),
         )
+
+    def pin(self, cpu: int) -> bool:
+        """Hold the worker and everything it started on CPU ``cpu`` (after :meth:`start`)."""
+        return procgroup.pin(self.proc.pid, cpu)
 
     def run(self) -> CaseResult:
         self.start()

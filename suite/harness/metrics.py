@@ -118,6 +118,9 @@ def extra_info(result: CaseResult, baseline: CaseResult | None = None) -> dict[s
         ),
         **speedup(result, baseline),
         "interleaved": result.group is not None,
+        # The group cycle of each round: rounds of one cycle ran side by side (pairing).
+        "cycles": list(result.cycles),
+        "worker_processes": summary.get("worker_processes", 1),
         "extra_rounds": max(0, len(result.durations_s) - case.rounds),
         "ideal_s": ideal_s,
         "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,

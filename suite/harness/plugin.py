@@ -9,6 +9,7 @@ This module collects, prints the summary and saves the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -29,6 +30,7 @@ from suite.harness.runstate import (
     BACKENDS,
     BASELINES,
     CASES,
+    COUNTS,
     GROUPS,
     INCOMING,
     INTERLEAVED,
@@ -43,6 +45,8 @@ from suite.results import capacity, saving, summary
 from suite.spec import registry
 from suite.spec.cases import Case, Overrides, build
 from suite.spec.scenario import SUFFIXES, Scenario, load
+from suite.spec.sides import Side
+from suite.spec.sides import load as load_side
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,6 +69,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="save the run here (pytest-benchmark's layout), failed and interrupted cases included",
     )
     group.addoption("--suite-save", default=None, help="name of the saved run (default: commit and time)")
+    group.addoption(
+        "--suite-side",
+        action="append",
+        default=None,
+        help="an A/B side as JSON (suite ab gives two): every case runs under both, paired cycle by cycle",
+    )
+    group.addoption(
+        "--suite-no-count",
+        action="store_true",
+        help="do not count each CPU task's instructions under valgrind (on where valgrind is installed)",
+    )
+    group.addoption(
+        "--suite-pairs", type=int, default=3, help="A/B: pairs of worker processes per case at most"
+    )
+    group.addoption(
+        "--suite-floor", type=float, default=5.0, help="A/B: the practical floor of a change, percent"
+    )
     group.addoption(
         "--suite-python",
         action="append",
@@ -107,20 +128,39 @@ class ScenarioFile(pytest.Module):
     cases: dict[str, tuple[Case, Interpreter]]
 
     def _getobj(self) -> ModuleType:
+        self.cases = {}
+        sides = [Side.from_json(text) for text in self.config.getoption("suite_side") or []]
         try:
-            self.scenario = load(self.path)
+            if sides:
+                self._collect_sides(sides)
+            else:
+                self._collect()
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
+        return benchcases
+
+    def _collect(self) -> None:
+        self.scenario = load(self.path)
         self.config.stash[SCENARIOS][self.scenario.name] = self.scenario.description or ""
         pythons = interpreters.resolve(self.config.getoption("suite_python"))
-        self.cases = {}
         known = self.config.stash[CASES]
         for case in build(self.scenario, overrides(self.config)):
             for python in pythons:
                 # Ids name the interpreter only when a run has several.
                 case_id = case.id if len(pythons) == 1 else f"{case.id}-{python.label.replace(' ', '')}"
                 self.cases[case_id] = known[(self.nodeid, case_id)] = (case, python)
-        return benchcases
+
+    def _collect_sides(self, sides: list[Side]) -> None:
+        """Every case twice, once per side (``suite ab``): ids end in the side's name."""
+        known = self.config.stash[CASES]
+        for side in sides:
+            self.scenario = load_side(self.path, side)
+            self.config.stash[SCENARIOS].setdefault(self.scenario.name, self.scenario.description or "")
+            (python,) = interpreters.resolve([side.python] if side.python else None)
+            for case in build(self.scenario, overrides(self.config)):
+                case_id = f"{case.id}-{side.name}"
+                sided = dataclasses.replace(case, side=side.name)
+                self.cases[case_id] = known[(self.nodeid, case_id)] = (sided, python)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -196,6 +236,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(line)
     for line in capacity.warnings(_capacity(config)["readings"], None):
         terminalreporter.write_line(f"warning: {line}")
+    for line in _count_notes(config):
+        terminalreporter.write_line(line)
     if config.getoption("suite_quick"):
         terminalreporter.write_line(
             "a --quick look: fewer rounds, tasks and workers, smaller tasks; `suite compare` will not "
@@ -206,6 +248,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"saved results in {saved}")
 
 
+def _count_notes(config: pytest.Config) -> list[str]:
+    """Why CPU cases have no instruction counts, once per reason."""
+    reasons = dict.fromkeys(c.reason for c in config.stash.get(COUNTS, {}).values() if c.reason)
+    return [f"instruction counts: none for some cases: {reason}" for reason in reasons]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[CASES] = {}
     config.stash[SCENARIOS] = {}
@@ -214,6 +262,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[BASELINES] = {}
     config.stash[OUTCOMES] = []
     config.stash[RECORDS] = {}
+    config.stash[COUNTS] = {}
     config.stash[BACKENDS] = Backends()
     config.add_cleanup(config.stash[BACKENDS].close)
     results: Path | None = config.getoption("suite_results")

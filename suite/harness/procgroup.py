@@ -95,3 +95,30 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> 
             os.killpg(pgid, signal.SIGKILL)
     proc.wait()
     wait_group(pgid, 5.0)
+
+
+def pin(pid: int, cpu: int) -> bool:
+    """Hold process ``pid``, every thread of it and of its descendants, on CPU ``cpu``.
+
+    Linux sets affinity per thread: pinning the pid alone would leave threads that
+    already run (a loop's helpers, a pool's) where they were. Returns ``False`` where
+    affinity cannot be set (not Linux, or the process is gone).
+    """
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return False
+    pinned = False
+    for process in processes:
+        try:
+            threads = [t.id for t in process.threads()]
+        except psutil.Error:
+            continue
+        for tid in threads:
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, {cpu})
+                pinned = True
+    return pinned

@@ -17,6 +17,7 @@ from suite.harness.interleave import Outcome
 from suite.harness.interpreters import Interpreter
 from suite.harness.launcher import CaseResult
 from suite.harness.progress import Progress
+from suite.harness.workcount import Count
 from suite.spec.cases import Case
 
 #: Each collected scenario's description (its question first), by scenario name.
@@ -24,8 +25,8 @@ SCENARIOS = pytest.StashKey[dict[str, str]]()
 #: Every collected case and the interpreter it runs under, by (scenario file node id, case id).
 CASES = pytest.StashKey[dict[tuple[str, str], tuple[Case, Interpreter]]]()
 BACKENDS = pytest.StashKey[Backends]()
-#: The sequential case's result by scenario and interpreter, for speedups and CPU ideals.
-BASELINES = pytest.StashKey[dict[tuple[str, str], CaseResult]]()
+#: The sequential case's result by scenario, interpreter and A/B side, for speedups and CPU ideals.
+BASELINES = pytest.StashKey[dict[tuple[str, str, str], CaseResult]]()
 #: extra_info of every measured case, for the summary after the run.
 OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
 #: Each case that began, by node id: its status and reason, for the saved results.
@@ -40,5 +41,7 @@ PROGRESS = pytest.StashKey[Progress]()
 GROUPS = pytest.StashKey[dict[str, dict[str, Outcome]]]()
 #: What each interleaved scenario ran side by side (its seed, cases, and who ran alone).
 INTERLEAVED = pytest.StashKey[dict[str, dict[str, Any]]]()
+#: Instructions per task by (scenario, side, interpreter path, parameters), counted once each.
+COUNTS = pytest.StashKey[dict[tuple[str, str, str, str], Count]]()
 #: The capacity probe, started at the first scenario.
 PROBE = pytest.StashKey[CapacityProbe]()

@@ -62,6 +62,10 @@ class Runner(abc.ABC):
     #: a case runs alone, not interleaved: beside other cases it would take CPU from
     #: their rounds (the interleaved group keeps every case's workers up at once).
     busy_when_idle: ClassVar[str | None] = None
+    #: Whether every task runs in the worker's main thread, one at a time (the baseline
+    #: and the event loops): such a case uses one CPU, so an A/B comparison holds both of
+    #: its sides on the same CPU, whose speed then falls on both alike.
+    one_cpu: ClassVar[bool] = False
 
     def __init__(self, workload: Workload, workers: int, options: Mapping[str, Any] | None = None) -> None:
         self.workload = workload

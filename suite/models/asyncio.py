@@ -19,6 +19,7 @@ class AsyncioRunner(Runner):
     summary = "coroutines on the standard asyncio event loop"
     order = 10
     family = "event loops"
+    one_cpu = True
     _loop_runner: asyncio.Runner | None = None
     _result: RoundResult | None = None
 

@@ -29,6 +29,7 @@ class AsyncioThreadsRunner(AsyncioRunner):
     summary = "asyncio coroutines, each task sent to a thread pool (run_in_executor)"
     order = 13
     family = "event loops"
+    one_cpu = False  # its tasks run in a thread pool
     _pool: Executor | None = None
     _task: Any = None
 

@@ -11,6 +11,7 @@ class SequentialRunner(Runner):
     order = 0
     family = "baseline"
     fixed_workers = 1
+    one_cpu = True
 
     def start(self) -> None:
         self.workload.prepare(1)

@@ -20,6 +20,7 @@ class TrioRunner(Runner):
     summary = "coroutines on trio (tasks in one nursery)"
     order = 12
     family = "event loops"
+    one_cpu = True
     _token: Any = None
     _thread: threading.Thread | None = None
     _stop: Any = None

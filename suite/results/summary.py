@@ -225,8 +225,13 @@ def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequ
     """Every scenario's tables and warnings, as lines."""
     lines: list[str] = []
     several = len({i.get("interpreter") for i in infos}) > 1
-    for scenario, interpreter in dict.fromkeys((i["scenario"], i.get("interpreter")) for i in infos):
-        everything = [i for i in infos if i["scenario"] == scenario and i.get("interpreter") == interpreter]
+    keys = dict.fromkeys((i["scenario"], i.get("interpreter"), i.get("side")) for i in infos)
+    for scenario, interpreter, side in keys:
+        everything = [
+            i
+            for i in infos
+            if (i["scenario"], i.get("interpreter"), i.get("side")) == (scenario, interpreter, side)
+        ]
         if any(serving.is_serve(i) for i in everything):
             lines += ["", *serving.summary_lines(scenario, everything, server_order)]
             continue
@@ -241,7 +246,7 @@ def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequ
         measured = [i for i in cases if i["status"] in ("ok", "degraded")]
         best = min(measured, key=lambda i: i["median_s"], default=None)
         kind, tasks = cases[0].get("workload", "?"), cases[0].get("tasks", 0)
-        on = f" on {interpreter}" if several else ""
+        on = (f" on {interpreter}" if several else "") + (f", side {side}" if side else "")
         lines += ["", f"{scenario} ({kind}, {tasks} tasks per round){on}"]
         lines += table(
             "  median round, x speedup over sequential, % of the ideal (* fastest, ! with errors)",

@@ -53,6 +53,8 @@ class Case:
     #: Threads each native pool may use in every process of the case (``"auto"``:
     #: usable CPUs // workers); ``None`` leaves them as the library sets them.
     native_threads: int | str | None = None
+    #: Which side of an A/B comparison (``suite ab``) the case belongs to; "" outside one.
+    side: str = ""
 
     def native_limit(self, usable_cpus: int) -> int | None:
         """The native pools' thread limit for this case on ``usable_cpus`` CPUs."""

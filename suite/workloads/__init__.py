@@ -146,6 +146,10 @@ class Workload(abc.ABC):
         """Import what this kind's tasks import (for reading the native thread pools they
         load, after the rounds); most kinds use only the standard library."""
 
+    #: Whether a task's work is CPU work that an instruction count measures exactly
+    #: (counted under valgrind once per scenario, outside the rounds).
+    counted: ClassVar[bool] = False
+
     #: Whether tasks share state that the worker checks after each round (``shared``).
     shares_state: ClassVar[bool] = False
 
@@ -361,6 +365,8 @@ async def _inject_async(kind: str, index: int) -> None:
 class CpuBound(Workload):
     """A kind whose tasks need the CPU: the best any model can do is the sequential
     time spread over as many cores as it can use."""
+
+    counted = True
 
     def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
         if baseline_s is None:

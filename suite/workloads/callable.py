@@ -130,6 +130,7 @@ class CallableWorkload(Workload):
     kind = "callable"
     Params = CallableParams
     summary = "your own function, by import path (target: package.module:function)"
+    counted = True
     params: CallableParams
 
     @classmethod

@@ -1,0 +1,237 @@
+"""A change told from noise: the two sides of ``suite ab``, paired cycle by cycle.
+
+Two runs taken at different moments of a shared machine differ by more than most
+changes worth knowing about. ``suite ab`` runs both sides of every case in one run
+instead: each cycle runs a round of side A and a round of side B back to back, in
+shuffled order, so both meet the same moment of the machine. The change is the median of
+the per-cycle ``log(B / A)``, with a distribution-free 95% interval (order statistics);
+it is called only when that interval excludes no change and the change is beyond a
+practical floor. A case whose interval lies inside the floor either way is settled as
+``same``; anything else is ``not settled``, never a guess.
+
+Pure functions of saved numbers, so the rules are tested with made-up rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from suite.results import robust
+
+#: Default practical floor: a paired change smaller than this is not worth a verdict here.
+FLOOR = 0.05
+#: A change is called from this many pairs of worker processes (each keeps an offset of
+#: its own, up to 1.5% here) unless its whole interval already clears the floor.
+MIN_PAIRS = 2
+#: An instruction count that moved more than this is a change in the work itself.
+COUNT_CHANGE = 0.01
+
+SLOWER, FASTER, SAME, NOT_SETTLED = "slower", "faster", "same", "not settled"
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """Side B against side A for one case: ``ratio`` = median per-cycle B / A."""
+
+    ratio: float
+    low: float
+    high: float
+    cycles: int
+    pairs: int
+    verdict: str
+
+    @property
+    def settled(self) -> bool:
+        return self.verdict != NOT_SETTLED
+
+    @property
+    def change_pct(self) -> float:
+        return (self.ratio - 1) * 100
+
+
+def paired_change(
+    a: Mapping[int, float],
+    b: Mapping[int, float],
+    floor: float = FLOOR,
+    pairs: int = 1,
+    min_pairs: int = MIN_PAIRS,
+) -> PairedChange | None:
+    """The change from A to B over the cycles both ran in; ``None`` with fewer than 2.
+
+    :param floor: the practical floor, as a fraction (0.05: 5%)
+    :param pairs: how many pairs of worker processes measured the rounds
+    :param min_pairs: pairs needed to call a change whose interval does not clear the floor
+    """
+    logs = [math.log(b[c] / a[c]) for c in sorted(a.keys() & b.keys()) if a[c] > 0 and b[c] > 0]
+    if len(logs) < 2:
+        return None
+    middle, low, high = robust.median_with_interval(logs)
+    edge = math.log1p(floor)
+    verdict = NOT_SETTLED
+    if (
+        (low > 0 or high < 0)
+        and abs(middle) >= edge
+        and (pairs >= min_pairs or min(abs(low), abs(high)) >= edge)
+    ):
+        verdict = SLOWER if middle > 0 else FASTER
+    elif -edge <= low and high <= edge:
+        verdict = SAME
+    return PairedChange(math.exp(middle), math.exp(low), math.exp(high), len(logs), pairs, verdict)
+
+
+def count_note(a: float | None, b: float | None) -> str | None:
+    """What the instruction counts say of the work itself, if both sides have one."""
+    if not a or not b:
+        return None
+    moved = b / a - 1
+    if abs(moved) > COUNT_CHANGE:
+        return f"work {moved * 100:+.1f}% (instruction count)"
+    return "same work (instruction count)"
+
+
+def calibrated_floor(changes: Sequence[PairedChange], least: float = 0.01) -> float | None:
+    """The 95th percentile of the changes an A/A run saw, as a floor (at least ``least``)."""
+    sizes = sorted(abs(math.log(c.ratio)) for c in changes)
+    if not sizes:
+        return None
+    rank = min(len(sizes) - 1, math.ceil(0.95 * len(sizes)) - 1)
+    return max(least, math.expm1(sizes[rank]))
+
+
+@dataclass(frozen=True)
+class CaseAB:
+    """One case of an A/B run: both sides' medians, the paired change and the counts."""
+
+    scenario: str
+    label: str
+    median_a: float
+    median_b: float
+    change: PairedChange | None
+    count_a: float | None = None
+    count_b: float | None = None
+    #: Why a side has no measurement, when it failed.
+    missing: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.change.verdict if self.change else NOT_SETTLED
+
+    @property
+    def work(self) -> str | None:
+        return count_note(self.count_a, self.count_b)
+
+
+@dataclass
+class ABResult:
+    cases: list[CaseAB] = field(default_factory=list)
+    sides: dict[str, str] = field(default_factory=dict)
+    floor: float = FLOOR
+
+    def slower_than(self, pct: float) -> list[CaseAB]:
+        return [c for c in self.cases if c.verdict == SLOWER and c.change and c.change.change_pct > pct]
+
+
+def _cycles(info: Mapping[str, Any], rounds: Sequence[float]) -> dict[int, float]:
+    cycles = info.get("cycles") or []
+    if len(cycles) != len(rounds):
+        return {}
+    return dict(zip((int(c) for c in cycles), rounds, strict=True))
+
+
+def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = MIN_PAIRS) -> list[CaseAB]:
+    """Each case of a saved A/B run (measurements with ``side`` A and B in their info)."""
+    sides: dict[tuple[str, str], dict[str, Any]] = {}
+    for m in measurements:
+        side = m.info.get("side")
+        if side in ("A", "B"):
+            sides.setdefault((m.scenario, m.label), {})[side] = m
+    found = []
+    for (scenario, label), pair in sides.items():
+        a, b = pair.get("A"), pair.get("B")
+        if a is None or b is None:
+            found.append(
+                CaseAB(
+                    scenario,
+                    label,
+                    a.median if a else 0.0,
+                    b.median if b else 0.0,
+                    None,
+                    missing=f"side {'A' if a is None else 'B'} has no measurement",
+                )
+            )
+            continue
+        pairs = min(int(a.info.get("worker_processes") or 1), int(b.info.get("worker_processes") or 1))
+        cycles_a, cycles_b = _cycles(a.info, a.rounds), _cycles(b.info, b.rounds)
+        change = paired_change(cycles_a, cycles_b, floor, pairs, min_pairs)
+        missing = None if cycles_a and cycles_b else "ran alone, not paired (see the run's warnings)"
+        found.append(
+            CaseAB(
+                scenario,
+                label,
+                statistics.median(a.rounds) if a.rounds else a.median,
+                statistics.median(b.rounds) if b.rounds else b.median,
+                change,
+                a.info.get("instructions_per_task"),
+                b.info.get("instructions_per_task"),
+                missing,
+            )
+        )
+    return found
+
+
+def _fmt_change(c: CaseAB) -> str:
+    if c.change is None:
+        return c.missing or "-"
+    ch = c.change
+    return f"x{ch.ratio:.3f} [{ch.low:.3f}, {ch.high:.3f}]"
+
+
+def rows(result: ABResult) -> list[dict[str, Any]]:
+    """One record per case, for every output format."""
+    from suite.results.summary import fmt_time
+
+    return [
+        {
+            "scenario": c.scenario,
+            "case": c.label,
+            "A": fmt_time(c.median_a) if c.median_a else "-",
+            "B": fmt_time(c.median_b) if c.median_b else "-",
+            "B/A (95% interval)": _fmt_change(c),
+            "cycles": str(c.change.cycles) if c.change else "-",
+            "pairs": str(c.change.pairs) if c.change else "-",
+            "verdict": c.verdict,
+            "work": c.work or "",
+        }
+        for c in result.cases
+    ]
+
+
+def tally(result: ABResult) -> str:
+    counts = {v: sum(c.verdict == v for c in result.cases) for v in (SLOWER, FASTER, SAME, NOT_SETTLED)}
+    return f"{len(result.cases)} cases: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def render_text(result: ABResult) -> str:
+    out = [f"side {name}: {label}" for name, label in result.sides.items()]
+    out.append(
+        f"B/A is the median of each cycle's B round over its A round, with its 95% interval; "
+        f"slower or faster only when the interval excludes no change and the change is beyond "
+        f"{result.floor * 100:.1f}%, same when the interval lies within it"
+    )
+    records = rows(result)
+    for scenario in dict.fromkeys(r["scenario"] for r in records):
+        table = [r for r in records if r["scenario"] == scenario]
+        headers = [h for h in table[0] if h != "scenario"]
+        if not any(r["work"] for r in table):
+            headers.remove("work")
+        widths = [max(len(h), *(len(r[h]) for r in table)) for h in headers]
+        out += ["", scenario]
+        out.append("  " + "  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
+        for r in table:
+            out.append("  " + "  ".join(r[h].rjust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    out += ["", tally(result)]
+    return "\n".join(out) + "\n"
