@@ -234,8 +234,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_sep("=", "concurrency suite summary")
         for line in summary.render(outcomes, list(registry.runners()), list(registry.servers())):
             terminalreporter.write_line(line)
-    for line in capacity.warnings(_capacity(config)["readings"], None):
-        terminalreporter.write_line(f"warning: {line}")
+    seen = _capacity(config)
+    text = capacity.paragraph(seen["readings"], seen["cpus"])
+    if text is not None:
+        details = len(capacity.warnings(seen["readings"], seen["cpus"]))
+        terminalreporter.write_line(
+            text + (f" ({details} notes per scenario: suite report)" if details else "")
+        )
     for line in _count_notes(config):
         terminalreporter.write_line(line)
     if config.getoption("suite_quick"):

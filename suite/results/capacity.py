@@ -101,3 +101,61 @@ def _jumps(readings: Sequence[Reading]) -> list[str]:
         "two at times, so speedups over sequential moved with it from round to round; the paired "
         "speedups' intervals show how much"
     ]
+
+
+def paragraph(readings: Sequence[Reading], cpus: int | None) -> str | None:
+    """How the machine moved during a run, once, and why paired results still hold; the
+    per-scenario detail stays in :func:`warnings`. ``None`` without readings."""
+    overall = summary(readings)
+    if overall is None:
+        return None
+    singles = [float(r["single_s"]) for r in readings]
+    claimed = cpus or int(readings[0].get("cpus") or 1)
+    moved = {s: _single(rs) / overall["single_s"] - 1 for s, rs in by_scenario(readings).items()}
+    slower = sorted((s for s, c in moved.items() if c > DRIFT), key=lambda s: -moved[s])
+    faster = sorted((s for s, c in moved.items() if c < -DRIFT), key=lambda s: moved[s])
+    short = [
+        s
+        for s, rs in by_scenario(readings).items()
+        if claimed > 1 and 2 * sum(float(r["parallelism"]) < SHORT_OF_CORES * claimed for r in rs) > len(rs)
+    ]
+    text = (
+        f"The machine moved during this run (capacity probe, {len(readings)} readings): one core ran the "
+        f"probe loop in {min(singles) * 1000:.1f}-{max(singles) * 1000:.1f} ms (median "
+        f"{overall['single_s'] * 1000:.1f} ms), and it gave a median {overall['parallelism']:.2f} of "
+        f"{claimed} cores (lowest {overall['parallelism_min']:.2f})."
+    )
+    if slower or faster:
+        text += (
+            f" {len(slower) + len(faster)} of {len(moved)} scenarios met a machine more than {DRIFT:.0%} "
+            f"slower or faster than that median"
+            f"{_names('slower', slower, moved)}{_names('faster', faster, moved)}."
+        )
+    if short:
+        text += (
+            f" Fewer than {SHORT_OF_CORES:.0%} of the cores were free during {_few(short)}: "
+            "parallel speedups there are understated."
+        )
+    text += (
+        " Within a scenario every model met the same machine, round for round (the rounds ran in shuffled "
+        "cycles), so its speedups and winners, read from paired rounds, hold; absolute times of different "
+        "scenarios, or of separate runs, do not compare."
+    )
+    return text
+
+
+def _few(names: Sequence[str], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _names(way: str, names: Sequence[str], moved: dict[str, float]) -> str:
+    if not names:
+        return ""
+    shown = [f"{name} {abs(moved[name]):.0%}" for name in names[:3]]
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return f"; {way}: {', '.join(shown)}{more}"
+
+
+def _single(readings: Sequence[Reading]) -> float:
+    return statistics.median(float(r["single_s"]) for r in readings)

@@ -17,34 +17,20 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from suite.results import capacity, serving
+from suite.results import ab, capacity, paired, serving
 from suite.results.history import Measurement, Run
+from suite.results.robust import ALPHA, can_reach_significance, p_value
 from suite.results.summary import fmt_time
 from suite.spec import registry
 
-ALPHA = 0.05
+__all__ = ["ALPHA", "MIN_CHANGE_PCT", "Change", "Comparison", "can_reach_significance", "compare", "p_value"]
+
+#: Verdicts the instruction counts give: the work itself moved, whatever the timing says;
+#: or the timing moved while the work stayed the same.
+MORE_WORK, LESS_WORK, SAME_WORK = "more work", "less work", "same work"
 #: Changes smaller than this are "unchanged" even when significant: very steady rounds
 #: make a 0.5% shift significant, and nobody should act on it.
 MIN_CHANGE_PCT = 2.0
-
-
-def can_reach_significance(n: int, m: int) -> bool:
-    """Whether n and m rounds can reach significance at all: the smallest two-sided
-    p-value of the exact test is 2 / C(n + m, n)."""
-    return n >= 1 and m >= 1 and 2 / math.comb(n + m, n) < ALPHA
-
-
-def p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Two-sided Mann-Whitney U p-value of two sets of round times; ``None`` when there
-    are too few rounds to ever reach significance (plain pytest-benchmark files may keep
-    none, and 3 vs 3 rounds cannot go below p = 0.1)."""
-    if not can_reach_significance(len(a), len(b)):
-        return None
-    if len(set(a) | set(b)) == 1:
-        return 1.0
-    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
-
-    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
 @dataclass
@@ -73,6 +59,8 @@ class Change:
     floor_why: str = "--min-change"
     #: A serve case's load point; ``None`` in batch mode.
     point: str | None = None
+    #: How much the instructions of one task moved, in percent (both runs counted them).
+    work_pct: float | None = None
 
     @property
     def label(self) -> str:
@@ -87,7 +75,13 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
 
     def slower_than(self, pct: float) -> list[Change]:
-        return [c for c in self.changes if c.verdict == "slower" and c.change_pct > pct]
+        """Cases slower by more than ``pct``: by time beyond the noise, or by the work counted."""
+        return [
+            c
+            for c in self.changes
+            if (c.verdict == "slower" and c.change_pct > pct)
+            or (c.verdict == MORE_WORK and c.work_pct is not None and c.work_pct > pct)
+        ]
 
 
 def _model_order(names: Sequence[str]) -> list[str]:
@@ -134,15 +128,17 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
             if m is None:
                 row.append("")
                 continue
-            p = p_value(m.rounds, best.rounds)
-            mark = "*" if m is best else ("≈" if p is not None and p >= ALPHA else "")
+            mark = "*" if m is best else ("≈" if not paired.beaten(best, m) else "")
             speedup, efficiency = _speedup(m, cases), m.info.get("efficiency")
             text = mark + fmt_time(m.median)
             text += f" x{speedup:.2f}" if speedup else ""
             text += f" {efficiency:.0%}" if efficiency else ""
             row.append(text)
         rows.append(row)
-    title = f"{scenario}: median, x speedup, % of ideal (* fastest, ≈ not significantly slower than it)"
+    title = (
+        f"{scenario}: median, x speedup, % of ideal (* fastest, ≈ not clearly beaten: the paired "
+        f"ratio's 95% interval does not clear {paired.FLOOR:.0%})"
+    )
     return Table(title, ["workers", *models], rows)
 
 
@@ -192,6 +188,9 @@ def change(
     p = p_value(base.rounds, new.rounds) if base_run.quick == run.quick and independent else None
     floor_pct, why = floor or (min_change_pct, "--min-change")
     verdict = _verdict(pct, p, min_change_pct, floor_pct, base_run.quick == run.quick)
+    work = work_pct(base.info, new.info)
+    if work is not None and verdict != "not comparable":
+        verdict = _with_work(verdict, work)
     return Change(
         base.scenario,
         base.model,
@@ -206,7 +205,25 @@ def change(
         floor_pct,
         why,
         base.point,
+        work,
     )
+
+
+def work_pct(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """How much one task's instruction count moved, in percent; ``None`` unless both have one."""
+    a, b = before.get("instructions_per_task"), after.get("instructions_per_task")
+    if not a or not b:
+        return None
+    return (float(b) / float(a) - 1) * 100
+
+
+def _with_work(verdict: str, work: float) -> str:
+    """The timing verdict in the light of the counts: work that moved is a change whatever
+    the timing noise; a timing change with the same work is the machine's or the model's."""
+    if abs(work) > ab.COUNT_CHANGE * 100:
+        expected = "slower" if work > 0 else "faster"
+        return verdict if verdict == expected else (MORE_WORK if work > 0 else LESS_WORK)
+    return SAME_WORK if verdict in ("slower", "faster") else verdict
 
 
 def _verdict(pct: float, p: float | None, min_change_pct: float, floor_pct: float, comparable: bool) -> str:
@@ -274,7 +291,23 @@ def noise_floor(
     return floor, why
 
 
+def _work_note(c: Change) -> str:
+    if c.work_pct is None:
+        return ""
+    if abs(c.work_pct) > ab.COUNT_CHANGE * 100:
+        return f"; work {c.work_pct:+.1f}% (instruction count)"
+    if c.verdict == SAME_WORK:
+        return "; same work: the machine or the model moved (instruction count)"
+    return ""
+
+
 def _change_cell(c: Change) -> str:
+    return _timing_cell(c) + _work_note(c)
+
+
+def _timing_cell(c: Change) -> str:
+    if c.verdict in (MORE_WORK, LESS_WORK, SAME_WORK):
+        return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% {c.verdict}"
     if c.verdict == "not comparable":
         return f"{fmt_time(c.median_s)} not comparable (quick vs full run)"
     if c.verdict == "cannot tell from noise":
@@ -596,7 +629,7 @@ def median_test(a: Sequence[float], b: Sequence[float]) -> float | None:
     logs_a, logs_b = [math.log(v) for v in a], [math.log(v) for v in b]
     if statistics.pvariance(logs_a) == 0 and statistics.pvariance(logs_b) == 0:
         return 1.0 if statistics.fmean(logs_a) == statistics.fmean(logs_b) else 0.0
-    from scipy.stats import ttest_ind
+    from scipy.stats import ttest_ind  # type: ignore[import-untyped]
 
     return float(ttest_ind(logs_a, logs_b, equal_var=False).pvalue)
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results import capacity, interpreters, serving
+from suite.results import capacity, interpreters, paired, serving
 from suite.results.charts import charts
-from suite.results.compare import ALPHA, MIN_CHANGE_PCT, p_value
 from suite.results.history import Measurement, Run
+from suite.results.paired import NOT_SETTLED, Interval
 from suite.results.saving import write_atomic
 from suite.results.summary import fmt_time
 from suite.spec import registry
@@ -61,6 +61,14 @@ class Measurements:
         base = self.best(m.scenario, "sequential")
         return base.median / m.median if base is not None and m.median > 0 else None
 
+    def speedup_interval(self, m: Measurement) -> Interval | None:
+        """The case's paired speedup with its interval (a point where none was saved)."""
+        found = paired.speedup(m)
+        if found is not None:
+            return found
+        value = self.speedup(m)
+        return Interval(value, value, value) if value is not None else None
+
     def failures(self, scenario: str) -> list[dict[str, object]]:
         return [
             c
@@ -78,6 +86,10 @@ def _more(margin: float) -> str:
 
 def _x(value: float | None) -> str:
     return f"x{value:.2f}" if value is not None else "x?"
+
+
+#: A speedup clearly above this is parallel work; clearly below it, none worth having.
+PARALLEL = 1.2
 
 
 def _missing(claim: str, *scenarios: str) -> Verdict:
@@ -105,7 +117,14 @@ def threads_never_parallel(ms: Measurements) -> Verdict:
                 f"parallelism ∥{m.info.get('parallelism') or 0:.2f}"
             )
     gil = ms.run.machine.get("gil_enabled")
-    if cpu_x is not None and cpu_x < 1.2:
+    threads_x = ms.speedup_interval(cpu)
+    if threads_x is None or not (threads_x.below(PARALLEL) or threads_x.above(PARALLEL)):
+        return Verdict(
+            claim,
+            f"{NOT_SETTLED}: threads ran pure Python {threads_x} against the line at x{PARALLEL:.2f}",
+            evidence,
+        )
+    if threads_x.below(PARALLEL):
         verdict = "True for pure-Python code on a GIL build"
         if releasing and max(releasing) > 1.3:
             verdict += "; false for code that releases the GIL (hashlib, zlib): those threads ran in parallel"
@@ -136,12 +155,15 @@ def processes_faster_for_cpu(ms: Measurements) -> Verdict:
             f"dispatch-overhead (near-empty tasks): {pool.info['us_per_task']:.1f} µs per task through a "
             f"process pool against {seq.info['us_per_task']:.2f} µs sequentially"
         )
-    if cpu_x is not None and cpu_x > 1.2:
+    speed = ms.speedup_interval(cpu)
+    if speed is not None and speed.above(PARALLEL):
         verdict = "True for pure-Python work in tasks of milliseconds, up to the number of cores"
         if tiny is not None and tiny > 10:
             verdict += f"; false for tiny tasks, where sending each one costs {tiny:.0f}x the task"
-    else:
+    elif speed is not None and speed.below(PARALLEL):
         verdict = f"False here: processes reached only {_x(cpu_x)}"
+    else:
+        verdict = f"{NOT_SETTLED}: processes reached {speed} against the line at x{PARALLEL:.2f}"
     return Verdict(claim, verdict, evidence)
 
 
@@ -190,21 +212,31 @@ def asyncio_beats_threads(ms: Measurements) -> Verdict:
         for w, a, t in pairs
         if a is not None and t is not None
     ]
-    ratios = {w: t.median / a.median for w, a, t in pairs if a is not None and t is not None}
-    high = max(ratios)
+    ratios = {w: paired.slower(a, t) for w, a, t in pairs if a is not None and t is not None}
+    for w, ratio in ratios.items():
+        evidence.append(
+            f"{scenario} at {w} workers, paired by cycle: threads take {ratio} as long as asyncio"
+        )
     tenk = ms.best("web-fanout-10k", "asyncio")
     if tenk is not None:
         evidence.append(
             f"web-fanout-10k: asyncio kept 10,000 requests in flight ({fmt_time(tenk.median)} a round); "
             "threads are not in that scenario (10,000 threads did not finish a round in 60 s here)"
         )
-    low_close = min(ratios.values()) < 1.15
-    if ratios[high] > 1.15:
-        verdict = f"True at high concurrency (at {high} workers threads take {ratios[high]:.2f}x as long)"
-        if low_close:
-            verdict += "; at low concurrency they are about even"
+    line = 1 + paired.FLOOR
+    beats = [w for w, r in ratios.items() if r.above(line)]
+    if beats:
+        high = max(beats)
+        verdict = f"True at high concurrency (at {high} workers threads take {ratios[high]} as long)"
+        if any(r.below(line) for r in ratios.values()):
+            verdict += f"; at low concurrency they are within {paired.FLOOR:.0%}"
+    elif all(r.below(line) for r in ratios.values()):
+        verdict = f"Not here: at every level threads take less than {paired.FLOOR:.0%} longer than asyncio"
+        if all(r.below(1 - paired.FLOOR) for r in ratios.values()):
+            verdict = "False here: threads finished first at every level"
     else:
-        verdict = "Not here: at every level they are within 15% of each other"
+        unsure = ", ".join(f"{r} at {w} workers" for w, r in ratios.items() if not r.below(line))
+        verdict = f"{NOT_SETTLED}: threads take {unsure} as long as asyncio, against the line at x{line:.2f}"
     return Verdict(claim, verdict, evidence)
 
 
@@ -374,7 +406,11 @@ def processes_faster_for_big_data(ms: Measurements) -> Verdict:
             f"({procs.info['serialize_s'] / procs.median:.0%} of the process pool's round)"
         )
     best_procs = min((m for m in (procs, shm) if m is not None), key=lambda m: m.median)
-    if procs.median > threads.median:
+    copy = paired.slower(threads, procs)
+    evidence.append(f"paired by cycle: the process pool took {copy} as long as threads")
+    if not (copy.above(1 + paired.FLOOR) or copy.below(1 - paired.FLOOR)):
+        return Verdict(claim, f"{NOT_SETTLED}: the process pool took {copy} as long as threads", evidence)
+    if copy.above(1 + paired.FLOOR):
         verdict = (
             f"False here: with {size:g} MiB per task, threads (a reference) beat a process pool (a copy)"
         )
@@ -415,6 +451,14 @@ def processes_speed_up_numpy(ms: Measurements) -> Verdict:
         )
     itself = (seq.info.get("parallelism") or 0) >= 1.3
     procs_x, auto_x = ms.speedup(procs) or 0, (ms.speedup(procs_auto) or 0) if procs_auto else None
+    speeds = [
+        i for i in (ms.speedup_interval(procs), ms.speedup_interval(procs_auto) if procs_auto else None) if i
+    ]
+    if not any(i.above(PARALLEL) for i in speeds) and not all(i.below(PARALLEL) for i in speeds):
+        shown = ", ".join(str(i) for i in speeds)
+        return Verdict(
+            claim, f"{NOT_SETTLED}: processes ran {shown} against the line at x{PARALLEL:.2f}", evidence
+        )
     if procs_x > 1.2:
         verdict = f"True here: processes ran numpy's work {_x(procs_x)} faster"
     elif auto_x is not None and auto_x > 1.2:
@@ -462,14 +506,9 @@ class Standing:
         return m.median / self.winner.median - 1
 
     def ties(self) -> list[Measurement]:
-        """Models whose best case is not significantly slower than the winner's (Mann-Whitney
-        U at ALPHA), or slower by less than MIN_CHANGE_PCT: another run may swap them."""
-        tied = []
-        for m, _ in self.rows[1:]:
-            p = p_value(m.rounds, self.winner.rounds)
-            if (p is not None and p >= ALPHA) or self.margin(m) * 100 < MIN_CHANGE_PCT:
-                tied.append(m)
-        return tied
+        """Models the winner does not clearly beat: their paired ratio's interval does not
+        clear the practical floor (:data:`paired.FLOOR`), so another run may swap them."""
+        return [m for m, _ in self.rows[1:] if not paired.beaten(self.winner, m)]
 
 
 def standings(ms: Measurements) -> list[Standing]:
@@ -511,12 +550,10 @@ def capacity_lines(run: Run) -> list[str]:
     if seen is None:
         return []
     cpus = run.capacity.get("cpus")
-    lines = [
-        f"- Capacity probe ({len(run.probe_readings)} readings): the machine gave a median "
-        f"{seen['parallelism']:.2f} of {cpus} cores (lowest {seen['parallelism_min']:.2f}), "
-        f"{seen['single_s'] * 1000:.1f} ms a probe loop"
-    ]
-    return lines + [f"- Warning: {w}" for w in run.capacity_warnings()]
+    text = capacity.paragraph(run.probe_readings, cpus)
+    details = len(run.capacity_warnings())
+    more = f" ({details} notes per scenario are in `suite report`'s folded warnings.)" if details else ""
+    return [f"- Machine during the run: {text}{more}"]
 
 
 @dataclass(frozen=True)
@@ -628,8 +665,9 @@ def render(
             out += [" ".join(descriptions[scenario].split()), ""]
         ties = standing.ties()
         tied = (
-            f" Not significantly faster than: {', '.join(_label(m) for m in ties)}"
-            " (Mann-Whitney U, or within 2%); another run may rank them differently."
+            f" Not clearly faster than: {', '.join(_label(m) for m in ties)}"
+            f" (paired by cycle, the 95% interval of their ratio to the winner does not clear "
+            f"{paired.FLOOR:.0%}); another run may rank them differently."
             if ties
             else ""
         )

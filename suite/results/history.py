@@ -19,6 +19,11 @@ from suite.errors import SuiteError
 from suite.results import capacity
 
 RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
+#: The name pytest-benchmark gives a run saved without a name: commit, date, time, and
+#: whether the checkout had uncommitted changes (spelled both ways across its versions).
+AUTOSAVED = re.compile(r"^([0-9a-f]{40}|unversioned)_(\d{8})_(\d{6})(_uncomm?itt?ed-changes)?$")
+#: The longest ``--save`` name a label shows whole.
+LABEL_CHARS = 24
 
 
 class HistoryError(SuiteError):
@@ -109,7 +114,21 @@ class Run:
 
     @property
     def label(self) -> str:
-        return f"{self.number} {self.name}".strip()
+        """Short enough for a table heading or a chart's axis: the number and ``--save``
+        name, or for an unnamed run its short commit and time (``0003 58542ba 12-02
+        11:06``); the full identity is :attr:`identity`."""
+        tag = AUTOSAVED.match(self.name)
+        if tag is None:
+            name = self.name if len(self.name) <= LABEL_CHARS else self.name[: LABEL_CHARS - 1] + "…"
+            return f"{self.number} {name}".strip()
+        commit, day, clock, dirty = tag.groups()
+        short = "unversioned" if commit == "unversioned" else commit[:7] + ("+" if dirty else "")
+        return f"{self.number} {short} {day[4:6]}-{day[6:]} {clock[:2]}:{clock[2:4]}".strip()
+
+    @property
+    def identity(self) -> str:
+        """The file, the full commit (``+dirty``) and the time: where the short label is not enough."""
+        return f"{self.path.name}; commit {self.commit or 'unknown'}; {self.datetime}"
 
     @property
     def scenarios(self) -> set[str]:

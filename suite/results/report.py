@@ -37,14 +37,22 @@ def _table_html(table: Table) -> str:
 
 
 def _environment_html(runs: Sequence[Run]) -> str:
-    headers = ["run", "date", "machine", "cpu count", "interpreter", "GIL enabled", "start methods"]
+    headers = [
+        "run",
+        "file, commit, date",
+        "machine",
+        "cpu count",
+        "interpreter",
+        "GIL enabled",
+        "start methods",
+    ]
     rows = []
     for run in runs:
         env = run.environment()
         rows.append(
             [
                 run.label,
-                run.datetime,
+                run.identity,
                 str(env["machine"]),
                 str(env["cpu count"]),
                 str(env["interpreter"]),

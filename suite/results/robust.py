@@ -12,6 +12,8 @@ import statistics
 from collections.abc import Sequence
 
 CONFIDENCE = 0.95
+#: Significance level of the tests on round times.
+ALPHA = 0.05
 
 
 def _half_binomial_cdf(k: int, n: int) -> float:
@@ -46,3 +48,22 @@ def paired_ratios(baseline: dict[int, float], other: dict[int, float]) -> list[f
 def median_with_interval(values: Sequence[float]) -> tuple[float, float, float]:
     low, high = median_interval(values)
     return statistics.median(values), low, high
+
+
+def can_reach_significance(n: int, m: int) -> bool:
+    """Whether n and m rounds can reach significance at all: the smallest two-sided
+    p-value of the exact test is 2 / C(n + m, n)."""
+    return n >= 1 and m >= 1 and 2 / math.comb(n + m, n) < ALPHA
+
+
+def p_value(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Mann-Whitney U p-value of two sets of round times; ``None`` when there
+    are too few rounds to ever reach significance (plain pytest-benchmark files may keep
+    none, and 3 vs 3 rounds cannot go below p = 0.1)."""
+    if not can_reach_significance(len(a), len(b)):
+        return None
+    if len(set(a) | set(b)) == 1:
+        return 1.0
+    from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
+
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)

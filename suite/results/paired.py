@@ -1,0 +1,95 @@
+"""Verdicts inside one run from paired rounds: who beats whom, and whether a claim holds.
+
+The cases of a scenario run in shuffled cycles, one round of each per cycle, so two
+cases' rounds of the same cycle met the same moment of the machine. The ratio of two
+cases is read cycle by cycle, as a median with a distribution-free 95% interval, and a
+verdict is drawn only when that interval clears a practical floor or threshold: a
+rerun may then move a verdict between settled and not settled, not to its opposite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.results import robust
+from suite.results.history import Measurement
+
+#: A case beats another only when their paired ratio's interval clears this floor.
+FLOOR = 0.05
+#: What a claim is when its figure's interval straddles the line it is judged by.
+NOT_SETTLED = "Not settled on this machine"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A ratio with its 95% interval (``low == value == high`` when only a point is known)."""
+
+    value: float
+    low: float
+    high: float
+
+    def above(self, line: float) -> bool:
+        return self.low > line
+
+    def below(self, line: float) -> bool:
+        return self.high < line
+
+    def __str__(self) -> str:
+        if self.low == self.high == self.value:
+            return f"x{self.value:.2f}"
+        return f"x{self.value:.2f} [{self.low:.2f}, {self.high:.2f}]"
+
+
+def by_cycle(m: Measurement) -> dict[int, float]:
+    """A case's measured rounds by the cycle they ran in; from runs saved before cycles were
+    kept, an interleaved case's planned rounds by position (they ran in lockstep)."""
+    cycles = m.info.get("cycles")
+    if cycles and len(cycles) == len(m.rounds):
+        return dict(zip((int(c) for c in cycles), m.rounds, strict=True))
+    if not m.info.get("interleaved"):
+        return {}
+    planned = len(m.rounds) - int(m.info.get("extra_rounds") or 0)
+    return dict(enumerate(m.rounds[:planned]))
+
+
+def ratio(a: Measurement, b: Measurement) -> Interval | None:
+    """``b``'s rounds over ``a``'s, paired by cycle; ``None`` when they were not paired
+    (different runs or groups, a case that ran alone) or share fewer than 2 cycles."""
+    if a.scenario != b.scenario or a.info.get("side") != b.info.get("side"):
+        return None
+    ca, cb = by_cycle(a), by_cycle(b)
+    values = [cb[c] / ca[c] for c in sorted(ca.keys() & cb.keys()) if ca[c] > 0]
+    if len(values) < 2:
+        return None
+    return Interval(*robust.median_with_interval(values))
+
+
+def speedup(m: Measurement) -> Interval | None:
+    """The case's paired speedup over sequential with its interval, or its point figure."""
+    value = m.info.get("speedup")
+    if not value:
+        return None
+    interval = m.info.get("speedup_interval")
+    if isinstance(interval, list) and len(interval) == 2:
+        return Interval(float(value), float(interval[0]), float(interval[1]))
+    return Interval(float(value), float(value), float(value))
+
+
+def slower(winner: Measurement, other: Measurement) -> Interval:
+    """How much longer ``other`` takes than ``winner``: paired, or the ratio of medians."""
+    found = ratio(winner, other)
+    if found is not None:
+        return found
+    point = other.median / winner.median if winner.median > 0 else float("inf")
+    return Interval(point, point, point)
+
+
+def beaten(winner: Measurement, other: Measurement, floor: float = FLOOR) -> bool:
+    """Whether ``winner`` clearly beats ``other``: the paired ratio's interval lies above
+    1 + ``floor``. Cases that were not paired must differ significantly (Mann-Whitney U on
+    their rounds) and by more than the floor."""
+    found = ratio(winner, other)
+    if found is not None:
+        return found.above(1 + floor)
+    p = robust.p_value(winner.rounds, other.rounds)
+    return p is not None and p < robust.ALPHA and other.median > (1 + floor) * winner.median
