@@ -338,6 +338,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "interleaved": config.stash[INTERLEAVED],
         "capacity": _capacity(config),
     }
+    sides = config.getoption("suite_side")
+    if sides:
+        document["suite"]["ab"] = {
+            "sides": [json.loads(side) for side in sides],
+            "floor": config.getoption("suite_floor") / 100,
+            "pairs": config.getoption("suite_pairs"),
+        }
     from pytest_benchmark.utils import get_machine_id  # its storage folder for this machine
 
     folder = config.getoption("suite_results") / get_machine_id()  # type: ignore[no-untyped-call]

@@ -52,6 +52,11 @@ class PairedChange:
     def change_pct(self) -> float:
         return (self.ratio - 1) * 100
 
+    def __str__(self) -> str:
+        return (
+            f"x{self.ratio:.3f} [{self.low:.3f}, {self.high:.3f}] ({self.cycles} cycles, {self.pairs} pairs)"
+        )
+
 
 def paired_change(
     a: Mapping[int, float],

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
+from suite.results import ab
 from suite.results.compare import Baseline
 from suite.results.history import Measurement, Run
 from suite.results.style import DASHES, model_order, style
@@ -288,13 +289,47 @@ def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
     return Chart(scenario, f"{slug(scenario)}-latency", "p99 latency against throughput", fig)
 
 
+def ab_chart(scenario: str, cases: Sequence[ab.CaseAB], floor: float) -> Chart | None:
+    """An A/B run: each case's paired B/A with its 95% interval, the floor shaded."""
+    shown = [c for c in cases if c.scenario == scenario and c.change is not None]
+    if not shown:
+        return None
+    fig = Figure(figsize=(8.5, 0.6 + 0.35 * len(shown)), layout="constrained")
+    ax = fig.subplots()
+    ax.axvspan(1 / (1 + floor), 1 + floor, color="#eeeeee", label=f"within the floor ({floor:.0%})")
+    ax.axvline(1.0, color="grey", linewidth=0.8)
+    for row, c in enumerate(shown):
+        assert c.change is not None
+        look = style(c.label.split("-w")[0])
+        ax.errorbar(
+            [c.change.ratio],
+            [row],
+            xerr=[[c.change.ratio - c.change.low], [c.change.high - c.change.ratio]],
+            marker=look.marker,
+            color=look.colour,
+            capsize=3,
+        )
+        ax.annotate(
+            c.verdict, (c.change.high, row), xytext=(4, -3), textcoords="offset points", fontsize="x-small"
+        )
+    ax.set_yticks(range(len(shown)), [c.label for c in shown], fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlabel("B / A, median of each cycle's ratio, with its 95% interval")
+    ax.set_title(f"{scenario}: side B against side A, paired by cycle")
+    _legend_outside(ax, fontsize="x-small")
+    return Chart(scenario, f"{slug(scenario)}-ab", "Side B against side A", fig)
+
+
 def charts(runs: Sequence[Run], baseline: Baseline | None = None) -> list[Chart]:
     """The charts of the last run (with the history of the earlier ones); a scenario that
     ran under several interpreters gets one chart of them side by side."""
     found = []
+    sided = ab.analyse(runs[-1].measurements, runs[-1].floor or ab.FLOOR)
     for scenario, cases in _by_scenario(runs[-1]).items():
         makers: tuple[Chart | None, ...]
-        if any(m.point is not None for m in cases):
+        if sided:
+            makers = (ab_chart(scenario, sided, runs[-1].floor or ab.FLOOR),)
+        elif any(m.point is not None for m in cases):
             makers = (latency_chart(scenario, cases),)
         elif len({m.interpreter for m in cases}) > 1:
             makers = (interpreter_chart(scenario, cases, baseline),)

@@ -103,7 +103,10 @@ def _by_scenario(
     several = by_interpreter and len({m.interpreter for m in measurements}) > 1
     grouped: dict[str, list[Measurement]] = {}
     for m in measurements:
-        grouped.setdefault(f"{m.scenario} on {m.interpreter}" if several else m.scenario, []).append(m)
+        name = f"{m.scenario} on {m.interpreter}" if several else m.scenario
+        if m.info.get("side"):  # suite ab: each side's cases apart (they share their keys)
+            name += f", side {m.info['side']}"
+        grouped.setdefault(name, []).append(m)
     return grouped
 
 

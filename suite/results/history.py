@@ -103,6 +103,14 @@ class Run:
     capacity: dict[str, Any] = field(default_factory=dict)
     #: The code that ran: commit id, ``+dirty`` with uncommitted changes; "" if unknown.
     commit: str = ""
+    #: A ``suite ab`` run's sides, floor and pairs of processes; empty for other runs.
+    ab: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def floor(self) -> float | None:
+        """The practical floor a ``suite ab`` run was judged with."""
+        value = self.ab.get("floor")
+        return float(value) if isinstance(value, (int, float)) else None
 
     @property
     def probe_readings(self) -> list[dict[str, Any]]:
@@ -220,6 +228,7 @@ def read_run(path: Path) -> Run:
         bool(suite.get("quick")),
         suite["capacity"] if isinstance(suite.get("capacity"), dict) else {},
         _commit(data.get("commit_info")),
+        suite["ab"] if isinstance(suite.get("ab"), dict) else {},
     )
 
 

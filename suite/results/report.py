@@ -10,7 +10,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.results import findings
+from suite.results import ab, findings
 from suite.results.charts import Chart, charts, save_plots, slug, svg_text
 from suite.results.compare import (
     Baseline,
@@ -125,8 +125,19 @@ def _verdicts_html(run: Run, questions: dict[str, str]) -> str:
         "<th>winner</th><th>not clearly beaten by the winner</th><th>runner-up</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
         "<p class='note'>Winner: the model whose best case had the lowest median round. "
-        "Not clearly beaten: slower by less than 2% or not significantly (Mann-Whitney U, "
-        "p &ge; 0.05); another run may rank them differently.</p>"
+        "Not clearly beaten: the 95% interval of its ratio to the winner, paired by cycle, does "
+        "not clear 5%; another run may rank them differently.</p>"
+    )
+
+
+def _ab_html(cases: Sequence[ab.CaseAB]) -> str:
+    """An A/B run's cases: both medians, the paired change, its verdict and the work counted."""
+    result = ab.ABResult(list(cases))
+    records = ab.rows(result)
+    headers = list(records[0])
+    return _table_html(Table("Paired by cycle", headers, [[r[h] for h in headers] for r in records])) + (
+        f"<p class='note'>{html.escape(ab.tally(result))}. Slower or faster only when the 95% interval "
+        "excludes no change and the change is beyond the floor; same when the interval lies inside it.</p>"
     )
 
 
@@ -172,6 +183,9 @@ def render_html(
         parts.append(
             f"<p class='note'>Read with the <a href='#warnings'>warnings</a>: {html.escape(counts)}.</p>"
         )
+    sided = ab.analyse(current.measurements, current.floor or ab.FLOOR)
+    if sided:
+        parts += ["<h2 id='ab'>Side B against side A</h2>", _ab_html(sided)]
     parts += [
         "<h2>Environment</h2>",
         _environment_html(runs),

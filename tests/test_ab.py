@@ -1,0 +1,257 @@
+"""suite ab: the paired maths, the sides, the merged pairs of processes, and a real run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from suite_cli import run_suite
+
+from suite.errors import CaseFailed, ScenarioError
+from suite.harness import procgroup
+from suite.harness.interleave import Group, Job, merge
+from suite.harness.launcher import CaseResult
+from suite.results import ab, history
+from suite.spec import sides
+from suite.spec.cases import Case
+
+CASE = Case("s", "sequential", 1, "cpu", {"tasks": 2, "iterations": 10}, 3, 1, 10.0)
+
+
+def cycles(values: list[float], start: int = 0) -> dict[int, float]:
+    return {start + i: v for i, v in enumerate(values)}
+
+
+def test_a_change_beyond_the_floor_is_called_once_a_second_pair_confirms_it() -> None:
+    a = cycles([1.0, 1.02, 0.98, 1.0, 1.01, 0.99])
+    b = cycles([1.10, 1.14, 1.08, 1.12, 1.09, 1.11])
+    # One pair: the interval (1.08-1.14 here) excludes 1 but does not clear 5% whole... it does:
+    found = ab.paired_change(a, b, floor=0.05, pairs=1)
+    assert found is not None
+    assert found.verdict == ab.SLOWER  # the whole interval clears the floor: no offset explains it
+    assert found.ratio == pytest.approx(1.105, abs=0.02)
+    b_near = cycles([1.02, 1.09, 1.07, 1.10, 1.08, 1.06])
+    one = ab.paired_change(a, b_near, floor=0.05, pairs=1)
+    two = ab.paired_change(a, b_near, floor=0.05, pairs=2)
+    assert one is not None
+    assert two is not None
+    assert one.verdict == ab.NOT_SETTLED  # a process's own offset could be most of it
+    assert two.verdict == ab.SLOWER
+
+
+def test_same_needs_the_whole_interval_inside_the_floor() -> None:
+    a = cycles([1.0] * 8)
+    assert (
+        ab.paired_change(a, cycles([1.01, 0.99, 1.02, 1.0, 0.98, 1.01, 1.0, 0.99]), 0.05).verdict == ab.SAME
+    )  # type: ignore[union-attr]
+    noisy = cycles([1.2, 0.8, 1.1, 0.9, 1.15, 0.85, 1.0, 1.05])
+    assert ab.paired_change(a, noisy, 0.05, pairs=3).verdict == ab.NOT_SETTLED  # type: ignore[union-attr]
+    faster = cycles([0.8, 0.82, 0.79, 0.81, 0.8, 0.78, 0.8, 0.81])
+    assert ab.paired_change(a, faster, 0.05, pairs=2).verdict == ab.FASTER  # type: ignore[union-attr]
+
+
+def test_only_cycles_both_sides_ran_count() -> None:
+    a = cycles([1.0, 1.0, 1.0], start=0)
+    b = cycles([2.0, 2.0, 2.0], start=2)
+    assert ab.paired_change(a, b) is None  # one shared cycle
+    found = ab.paired_change(cycles([1.0] * 4), cycles([2.0] * 4))
+    assert found is not None
+    assert found.cycles == 4
+
+
+def test_the_calibrated_floor_is_the_95th_percentile_of_the_a_a_changes() -> None:
+    changes = [ab.PairedChange(1 + i / 1000, 1, 1, 10, 3, ab.SAME) for i in range(100)]
+    assert ab.calibrated_floor(changes) == pytest.approx(0.094, abs=0.002)
+    assert ab.calibrated_floor([ab.PairedChange(1.001, 1, 1, 10, 3, ab.SAME)]) == 0.01  # at least 1%
+    assert ab.calibrated_floor([]) is None
+
+
+def test_counts_say_whether_the_work_moved() -> None:
+    assert ab.count_note(1_000_000, 1_150_000) == "work +15.0% (instruction count)"
+    assert ab.count_note(1_000_000, 1_004_000) == "same work (instruction count)"
+    assert ab.count_note(None, 5) is None
+
+
+def test_a_side_sets_workload_keys_and_names_itself_when_wrong(write_scenario) -> None:  # type: ignore[no-untyped-def]
+    path = write_scenario(
+        """
+        workload: {kind: cpu, tasks: 4, iterations: 1000}
+        models: [sequential]
+        """
+    )
+    key, value = sides.parse_set("workload.iterations=1150")
+    assert (key, value) == ("workload.iterations", 1150)
+    scenario = sides.load(path, sides.Side("B", sets=((key, value),)))
+    assert scenario.params.iterations == 1150  # type: ignore[attr-defined]
+    with pytest.raises(ScenarioError, match=r"scenario.yaml:1: workload.iterations: .*side B sets"):
+        sides.load(path, sides.Side("B", sets=(("workload.iterations", "many"),)))
+    with pytest.raises(ValueError, match="workload keys only"):
+        sides.parse_set("rounds=9")
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        sides.parse_set("workload.iterations")
+
+
+def test_a_side_imports_a_callable_from_its_own_folder(write_scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for name in ("old", "new"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mywork.py").write_text("def f(index=0):\n    return index\n")
+    path = write_scenario(
+        """
+        workload: {kind: callable, target: "mywork:f", tasks: 2, path: [old]}
+        models: [sequential]
+        """
+    )
+    assert sides.load(path, sides.Side("A")).params.path == [str(tmp_path / "old")]  # type: ignore[attr-defined]
+    moved = sides.load(path, sides.Side("B", callable_path=(str(tmp_path / "new"),)))
+    assert moved.params.path == [str(tmp_path / "new")]  # type: ignore[attr-defined]
+    tree = tmp_path / "tree"
+    (tree / "old").mkdir(parents=True)
+    remapped = sides.load(path, sides.Side("B", remap=((str(tmp_path), str(tree)),)))
+    assert remapped.params.path == [str(tree / "old")]  # type: ignore[attr-defined]
+    assert sides.Side.from_json(sides.Side("B", "/py", (("workload.x", 1),)).to_json()).sets == (
+        ("workload.x", 1),
+    )
+
+
+def result(durations: tuple[float, ...], cycles_: tuple[int, ...], checksum: str = "c") -> CaseResult:
+    return CaseResult(
+        CASE,
+        durations,
+        (0.5,),
+        checksum,
+        0.1,
+        None,
+        summary={
+            "errors": {"timeout": 1},
+            "ok_per_round": [2] * len(durations),
+            "counters": {"x": list(durations)},
+        },
+        cycles=cycles_,
+    )
+
+
+def test_rounds_of_several_worker_processes_merge_into_one_case() -> None:
+    merged = merge([result((1.0, 2.0), (1, 2)), result((3.0,), (5,))])
+    assert merged.durations_s == (1.0, 2.0, 3.0)
+    assert merged.cycles == (1, 2, 5)
+    assert merged.warmup_s == (0.5, 0.5)
+    assert merged.summary["worker_processes"] == 2
+    assert merged.summary["errors"] == {"timeout": 2}
+    assert merged.summary["counters"]["x"] == [1.0, 2.0, 3.0]
+    with pytest.raises(CaseFailed, match="different checksums"):
+        merge([result((1.0,), (1,), "a"), result((1.0,), (2,), "b")])
+
+
+def test_the_two_sides_of_a_pair_run_back_to_back() -> None:
+    jobs = [Job(f"{name}-{side}", CASE, sys.executable, None, name) for name in "xyz" for side in "AB"]
+    group = Group(jobs, seed=3)
+    group.live = {job.key: object() for job in jobs}  # type: ignore[misc]
+    for _ in range(20):
+        order = group._ordered(group.live)
+        assert sorted(order) == sorted(group.live)
+        pairs = [order[i][0] for i in range(0, len(order), 2)]
+        assert all(order[i][0] == order[i + 1][0] for i in range(0, len(order), 2))
+        assert sorted(pairs) == ["x", "y", "z"]
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs"
+)
+def test_pin_holds_every_thread_of_a_process_tree_on_one_cpu() -> None:
+    code = (
+        "import threading, time, subprocess, sys\n"
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+        "print('up', flush=True); time.sleep(30)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "up"
+        assert procgroup.pin(proc.pid, 1)
+        import psutil
+
+        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        threads = [t.id for p in tree for t in p.threads()]
+        assert len(threads) >= 3
+        assert all(os.sched_getaffinity(tid) == {1} for tid in threads)
+    finally:
+        import psutil
+
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            child.kill()
+        proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+SCENARIO = """
+name: tiny-cpu
+workload: {kind: cpu, tasks: 2, iterations: 20000}
+models: [sequential, threads]
+workers: [2]
+rounds: 4
+"""
+
+
+def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(SCENARIO)
+    began = time.monotonic()
+    done = run_suite(
+        "ab", "tiny.yaml", "--set-b", "workload.iterations=60000", "--pairs", "2", "--no-count", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert time.monotonic() - began < 120
+    assert "side B: iterations=60000" in done.stdout
+    run = history.read_run(next((tmp_path / "results").glob("*/0001_ab.json")))
+    assert {m.info["side"] for m in run.measurements} == {"A", "B"}
+    assert run.ab["floor"] == 0.05
+    assert [s["name"] for s in run.ab["sides"]] == ["A", "B"]
+    cases = {c.label: c for c in ab.analyse(run.measurements)}
+    sequential = cases["sequential-w1"]
+    assert sequential.change is not None
+    assert sequential.change.ratio == pytest.approx(3.0, rel=0.35)  # three times the work
+    assert sequential.verdict == ab.SLOWER
+    # Both sides of a case ran in the same cycles, on as many processes as it took.
+    a, b = (m for m in run.measurements if m.label == "sequential-w1")
+    assert set(a.info["cycles"]) == set(b.info["cycles"])
+    assert a.info["worker_processes"] == b.info["worker_processes"]
+
+
+def test_suite_ab_refuses_a_side_it_cannot_build(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(SCENARIO)
+    done = run_suite("ab", "tiny.yaml", "--set-b", "workload.iteration=5", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "tiny.yaml" in done.stderr
+    assert "workload.iteration" in done.stderr
+    assert "side B" in done.stderr
+    done = run_suite("ab", "tiny.yaml", "--rev", "HEAD", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "callable" in done.stderr
+
+
+def test_saved_ab_runs_load_with_their_sides(tmp_path: Path) -> None:
+    path = tmp_path / "0001_ab.json"
+    info = {"scenario": "s", "model": "sequential", "workers": 1, "cycles": [0, 1, 2], "worker_processes": 2}
+    benches = [
+        {
+            "group": "s",
+            "name": "n",
+            "extra_info": {**info, "side": side},
+            "stats": {"data": data, "median": data[1]},
+        }
+        for side, data in (("A", [1.0, 1.0, 1.0]), ("B", [2.0, 2.1, 1.9]))
+    ]
+    path.write_text(json.dumps({"benchmarks": benches, "suite": {"ab": {"floor": 0.07}}}))
+    run = history.read_run(path)
+    assert run.floor == 0.07
+    (case,) = ab.analyse(run.measurements, run.floor or ab.FLOOR)
+    assert case.change is not None
+    assert case.change.ratio == pytest.approx(2.0)
+    assert "tiny" not in ab.render_text(ab.ABResult([case]))
