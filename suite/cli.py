@@ -253,6 +253,12 @@ def _ab_parser(commands: Any) -> None:
         metavar="REV",
         help="git revision of the callable target's repository: A, then B",
     )
+    ab.add_argument(
+        "--file-b",
+        metavar="FILE",
+        type=Path,
+        help="side B runs this scenario file instead of the one given (the same cases, written another way)",
+    )
     for side in "ab":
         ab.add_argument(
             f"--set-{side}",

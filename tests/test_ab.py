@@ -255,3 +255,11 @@ def test_saved_ab_runs_load_with_their_sides(tmp_path: Path) -> None:
     assert case.change is not None
     assert case.change.ratio == pytest.approx(2.0)
     assert "tiny" not in ab.render_text(ab.ABResult([case]))
+
+
+def test_side_b_may_be_another_file_with_the_same_cases(write_scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = write_scenario("workload: {kind: cpu, tasks: 2, iterations: 10}\nmodels: [sequential]\n", "a.yaml")
+    b = write_scenario("workload: {kind: cpu, tasks: 2, iterations: 20}\nmodels: [sequential]\n", "b.yaml")
+    scenario = sides.load(a, sides.Side("B", file=str(b)))
+    assert scenario.name == "a"  # named as side A's, so the cases pair
+    assert scenario.params.iterations == 20  # type: ignore[attr-defined]

@@ -43,7 +43,13 @@ def _two(values: Sequence[str] | None, option: str) -> tuple[str | None, str | N
     return (values[0], values[1]) if len(values) == 2 else (None, values[0] if values else None)
 
 
-def _label(python: str | None, sets: Sequence[tuple[str, Any]], path: str | None, rev: str | None) -> str:
+def _label(
+    python: str | None,
+    sets: Sequence[tuple[str, Any]],
+    path: str | None,
+    rev: str | None,
+    file: Path | None = None,
+) -> str:
     parts = []
     if python:
         parts.append(interpreters.probe(python).label)
@@ -52,6 +58,8 @@ def _label(python: str | None, sets: Sequence[tuple[str, Any]], path: str | None
         parts.append(f"code from {path}")
     if rev:
         parts.append(f"code at {rev}")
+    if file:
+        parts.append(f"the scenario as {file} writes it")
     return ", ".join(parts) or "the scenarios as written"
 
 
@@ -62,6 +70,8 @@ def base_sides(args: argparse.Namespace) -> tuple[Side, Side, tuple[str | None, 
     revs = _two(args.rev, "--rev")
     if any(paths) and any(revs):
         raise ValueError("--path and --rev both name the code a side imports: give one of them")
+    if args.file_b is not None and (len(args.paths) != 1 or not args.paths[0].is_file()):
+        raise ValueError("--file-b pairs one scenario file with another: give exactly one scenario file")
     made = []
     for index, name in enumerate("AB"):
         sets = tuple(sidespec.parse_set(text) for text in getattr(args, f"set_{name.lower()}"))
@@ -72,7 +82,8 @@ def base_sides(args: argparse.Namespace) -> tuple[Side, Side, tuple[str | None, 
                 python=pythons[index],
                 sets=sets,
                 callable_path=(str(Path(path).resolve()),) if path else (),
-                label=_label(pythons[index], sets, path, revs[index]),
+                label=_label(pythons[index], sets, path, revs[index], args.file_b if name == "B" else None),
+                file=str(args.file_b.resolve()) if name == "B" and args.file_b else None,
             )
         )
     return made[0], made[1], revs

@@ -42,6 +42,8 @@ class Side:
     remap: tuple[tuple[str, str], ...] = ()
     #: What the side is, for people (``python3.13t``, ``rev 1a2b3c4``, ``iterations=460000``).
     label: str = ""
+    #: Another scenario file this side runs instead (same cases; its name is the other's).
+    file: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -88,7 +90,9 @@ def load(path: Path, side: Side) -> Scenario:
     :raises ScenarioError: the file, or a key the side sets, is invalid (the message
         names the side and what it set)
     """
-    doc = load_document(path)
+    doc = load_document(Path(side.file) if side.file else path)
+    if side.file:  # the same scenario written another way: named as the other side's, to pair
+        doc.data["name"] = load_document(path).data.get("name", path.stem)
     for key, value in side.sets:
         _set(doc.data, key, value)
     try:
