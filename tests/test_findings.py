@@ -226,3 +226,41 @@ def test_oversubscription_decides_whether_processes_speed_up_numpy(tmp_path: Pat
     verdict = verdicts(path)["Use processes to speed up numpy"]
     assert verdict.startswith("Only with native threads limited: left alone, processes ran x0.31")
     assert verdict.endswith("with native_threads: auto, x1.50")
+
+
+def _with_threads_speedup(path: Path, value: float, low: float, high: float) -> Path:
+    document = json.loads(path.read_text())
+    for bench in document["benchmarks"]:
+        info = bench["extra_info"]
+        if info["scenario"] == "cpu-python" and info["model"] == "threads":
+            info.update(speedup=value, speedup_interval=[low, high])
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_a_claim_whose_interval_straddles_its_line_is_not_settled(tmp_path: Path) -> None:
+    claim = "Threads never run Python in parallel"
+    straddles = verdicts(_with_threads_speedup(run_file(tmp_path), 1.15, 0.9, 1.5))[claim]
+    assert (
+        straddles
+        == "Not settled on this machine: threads ran pure Python x1.15 [0.90, 1.50] against the line at x1.20"
+    )
+    below = verdicts(_with_threads_speedup(run_file(tmp_path), 1.05, 0.9, 1.15))[claim]
+    assert below.startswith("True for pure-Python code")
+    above = verdicts(_with_threads_speedup(run_file(tmp_path), 1.6, 1.4, 1.9))[claim]
+    assert above.startswith("False here")
+
+
+def test_reruns_that_only_move_to_not_settled_are_stable(tmp_path: Path) -> None:
+    from suite.selfcheck import stability
+
+    one = history.read_run(_with_threads_speedup(run_file(tmp_path / "1"), 1.05, 0.9, 1.15))
+    two = history.read_run(_with_threads_speedup(run_file(tmp_path / "2"), 1.15, 0.9, 1.5))
+    three = history.read_run(_with_threads_speedup(run_file(tmp_path / "3"), 1.6, 1.4, 1.9))
+    _, flipped = stability.claim_table([one, two])
+    assert flipped == []
+    _, flipped = stability.claim_table([one, two, three])
+    assert flipped == ["Threads never run Python in parallel"]
+    checked, problems = stability.winner_problems([one, two])
+    assert checked > 0
+    assert problems == []

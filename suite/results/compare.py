@@ -28,9 +28,10 @@ __all__ = ["ALPHA", "MIN_CHANGE_PCT", "Change", "Comparison", "can_reach_signifi
 #: Verdicts the instruction counts give: the work itself moved, whatever the timing says;
 #: or the timing moved while the work stayed the same.
 MORE_WORK, LESS_WORK, SAME_WORK = "more work", "less work", "same work"
-#: Changes smaller than this are "unchanged" even when significant: very steady rounds
-#: make a 0.5% shift significant, and nobody should act on it.
-MIN_CHANGE_PCT = 2.0
+#: Changes smaller than this are "unchanged" even when significant: the same practical
+#: floor as winners and ``suite ab`` use. Steady rounds make a 2% shift between two runs
+#: significant, and on a shared machine nobody should act on it.
+MIN_CHANGE_PCT = paired.FLOOR * 100
 
 
 @dataclass
