@@ -255,8 +255,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def _count_notes(config: pytest.Config) -> list[str]:
     """Why CPU cases have no instruction counts, once per reason."""
-    reasons = dict.fromkeys(c.reason for c in config.stash.get(COUNTS, {}).values() if c.reason)
-    return [f"instruction counts: none for some cases: {reason}" for reason in reasons]
+    counts = list(config.stash.get(COUNTS, {}).values())
+    reasons = dict.fromkeys(c.reason for c in counts if c.reason)
+    lines = [f"instruction counts: none for some cases: {reason}" for reason in reasons]
+    counted = [c for c in counts if c.instructions is not None]
+    if counted:
+        took = sum(c.seconds for c in counts)
+        lines.append(f"instruction counts: {len(counted)} tasks counted under valgrind in {took:.0f} s")
+    return lines
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,12 +14,14 @@ scenario's rounds.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 from suite.harness import interpreters
@@ -39,6 +41,8 @@ class Count:
 
     instructions: int | None
     reason: str | None = None
+    #: How long counting took (both runs under valgrind, side by side).
+    seconds: float = 0.0
 
 
 def countable(case: Case) -> bool:
@@ -97,6 +101,12 @@ def _command(python: str, task: tuple[str, dict[str, object]], tasks: int) -> li
 
 def count(case: Case, python: str = sys.executable) -> Count:
     """The instructions one task of ``case`` executes under ``python``."""
+    began = time.monotonic()
+    found = _count(case, python)
+    return dataclasses.replace(found, seconds=time.monotonic() - began)
+
+
+def _count(case: Case, python: str) -> Count:
     reason = unavailable()
     if reason is not None:
         return Count(None, reason)
