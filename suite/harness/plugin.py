@@ -42,6 +42,7 @@ from suite.harness.runstate import (
     SCENARIOS,
 )
 from suite.results import capacity, saving, summary
+from suite.results.ab import MIN_CYCLES
 from suite.spec import registry
 from suite.spec.cases import Case, Overrides, build
 from suite.spec.scenario import SUFFIXES, Scenario, load
@@ -159,7 +160,11 @@ class ScenarioFile(pytest.Module):
             (python,) = interpreters.resolve([side.python] if side.python else None)
             for case in build(self.scenario, overrides(self.config)):
                 case_id = f"{case.id}-{side.name}"
-                sided = dataclasses.replace(case, side=side.name)
+                # Each pair of processes measures enough cycles for a verdict of its own.
+                rounds = (
+                    case.rounds if self.config.getoption("suite_rounds") else max(case.rounds, MIN_CYCLES)
+                )
+                sided = dataclasses.replace(case, side=side.name, rounds=rounds)
                 self.cases[case_id] = known[(self.nodeid, case_id)] = (sided, python)
 
 

@@ -27,6 +27,8 @@ FLOOR = 0.05
 #: A change is called from this many pairs of worker processes (each keeps an offset of
 #: its own, up to 1.5% here) unless its whole interval already clears the floor.
 MIN_PAIRS = 2
+#: Fewest paired cycles a verdict rests on (see :data:`suite.results.paired.MIN_CYCLES`).
+MIN_CYCLES = 5
 #: An instruction count that moved more than this is a change in the work itself.
 COUNT_CHANGE = 0.01
 
@@ -77,7 +79,9 @@ def paired_change(
     middle, low, high = robust.median_with_interval(logs)
     edge = math.log1p(floor)
     verdict = NOT_SETTLED
-    if (
+    if len(logs) < MIN_CYCLES:
+        pass  # the range of so few ratios holds their median with less than 94% confidence
+    elif (
         (low > 0 or high < 0)
         and abs(middle) >= edge
         and (pairs >= min_pairs or min(abs(low), abs(high)) >= edge)

@@ -120,7 +120,7 @@ def _speedup(m: Measurement, cases: Sequence[Measurement]) -> float | None:
 
 def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
     """Rows = workers, columns = models: median, speedup, efficiency; * winner, ≈ tie."""
-    best = min(cases, key=lambda m: m.median)
+    best = paired.fastest_first(cases)[0]
     models = _model_order([m.model for m in cases])
     levels = sorted({m.workers for m in cases}, key=lambda w: -1 if w is None else w)
     by_key = {(m.workers, m.model): m for m in cases}

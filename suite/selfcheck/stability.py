@@ -54,8 +54,9 @@ def winner_problems(runs: Sequence[history.Run]) -> tuple[int, list[str]]:
     for run in runs:
         found = {}
         for standing in standings(Measurements(run)):
-            tied = {(m.model, m.workers) for m in standing.ties()}
-            found[standing.scenario] = ((standing.winner.model, standing.winner.workers), tied)
+            # Models, as the findings name winners: each model stands with its best worker count.
+            tied = {m.model for m in standing.ties()}
+            found[standing.scenario] = (standing.winner.model, tied)
         groups.append(found)
     problems, checked = [], 0
     for scenario in groups[0]:
@@ -68,8 +69,8 @@ def winner_problems(runs: Sequence[history.Run]) -> tuple[int, list[str]]:
                 best, tied = other[scenario]
                 if i != j and winner != best and winner not in tied:
                     problems.append(
-                        f"{scenario}: {winner[0]}-w{winner[1]} won {runs[i].label} but {runs[j].label} "
-                        f"ranked it outside {best[0]}-w{best[1]} and its ties"
+                        f"{scenario}: {winner} won {runs[i].label} but {runs[j].label} "
+                        f"ranked it outside {best} and its ties"
                     )
     return checked, problems
 
