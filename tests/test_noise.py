@@ -123,3 +123,15 @@ def test_cli_takes_sides_as_lists_or_repeated_names(make_run, tmp_path: Path) ->
     three = run_suite("compare", "1,2", "3", "4", "--results", str(results), cwd=tmp_path)
     assert three.returncode == 2
     assert "give exactly two sides" in three.stderr
+
+
+def test_a_disk_that_moved_a_whole_file_scenario_cannot_be_told_from_a_change(make_run) -> None:  # type: ignore[no-untyped-def]
+    cases = {("io", "sequential", 1): 1.0, ("io", "threads", 4): 0.3}
+    before = history.read_run(annotate(make_run(1, cases, extra={"workload": "file"})))
+    slower_disk = {key: value * 1.8 for key, value in cases.items()}
+    after = history.read_run(annotate(make_run(2, slower_disk, extra={"workload": "file"})))
+    changes = compare([before, after]).changes
+    assert {c.verdict for c in changes} == {"cannot tell from noise"}
+    assert all("sequential baseline moved 80%" in c.floor_why for c in changes)
+    # A CPU loop's probe reads a sleep's or a CPU task's machine: there the rule does not apply.
+    assert compare([run(make_run, 3), run(make_run, 4, scale=1.4)]).changes[0].verdict == "slower"

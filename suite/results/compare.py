@@ -28,6 +28,8 @@ __all__ = ["ALPHA", "MIN_CHANGE_PCT", "Change", "Comparison", "can_reach_signifi
 #: Verdicts the instruction counts give: the work itself moved, whatever the timing says;
 #: or the timing moved while the work stayed the same.
 MORE_WORK, LESS_WORK, SAME_WORK = "more work", "less work", "same work"
+#: Kinds whose speed rests on something the capacity probe (a CPU loop) does not read.
+UNPROBED_KINDS = ("file",)
 #: Changes smaller than this are "unchanged" even when significant: the same practical
 #: floor as winners and ``suite ab`` use. Steady rounds make a 2% shift between two runs
 #: significant, and on a shared machine nobody should act on it.
@@ -292,7 +294,48 @@ def noise_floor(
     spread = history_spread_pct(history, m, base_run, run)
     if spread is not None and spread > floor:
         floor, why = spread, "this case's medians spread this much across other runs of the same code"
+    baseline = baseline_drift_pct(base_run, run, m)
+    if baseline is not None:
+        # The baseline's own move, and the cases' noise on top of it.
+        beyond = ((1 + baseline / 100) * (1 + min_change_pct / 100) - 1) * 100
+        if beyond > floor:
+            floor, why = (
+                beyond,
+                f"the scenario's sequential baseline moved {baseline:.0f}% (and --min-change)",
+            )
     return floor, why
+
+
+def baseline_drift_pct(base_run: Run, run: Run, m: Measurement) -> float | None:
+    """How far the scenario's sequential case moved between the runs, for kinds whose speed
+    the capacity probe does not read (:data:`UNPROBED_KINDS`): a disk moves a whole
+    scenario (file-io ran 79% slower in one of two back-to-back runs of the same code,
+    every model alike, while the probe moved 7%). ``None`` for other kinds, where the
+    counts say the work itself moved, or without a sequential case in both runs."""
+    if m.info.get("workload") not in UNPROBED_KINDS:
+        return None
+    found = []
+    for r in (base_run, run):
+        found.append(
+            next(
+                (
+                    c
+                    for c in r.measurements
+                    if c.scenario == m.scenario
+                    and c.model == "sequential"
+                    and c.interpreter == m.interpreter
+                    and c.info.get("side") == m.info.get("side")
+                ),
+                None,
+            )
+        )
+    before, after = found
+    if before is None or after is None or before.median <= 0:
+        return None
+    work = work_pct(before.info, after.info)
+    if work is not None and abs(work) > ab.COUNT_CHANGE * 100:
+        return None
+    return abs(after.median / before.median - 1) * 100
 
 
 def _work_note(c: Change) -> str:
