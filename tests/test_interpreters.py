@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -197,3 +198,14 @@ def test_faults_inside_subinterpreters_fail_the_case(
         launcher.run_case(case, python=python313)
     assert info.value.status == status
     assert info.value.reason.startswith(reason), info.value.reason
+
+
+@pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs to run inside a virtual environment")
+def test_the_binary_a_venv_was_made_from_is_not_that_venv() -> None:
+    from suite.harness.interpreters import same_as_this
+
+    base = Path(sys.base_prefix) / "bin" / Path(sys.executable).name
+    if not base.exists() or os.path.realpath(base) != os.path.realpath(sys.executable):
+        pytest.skip(f"{base} is not the binary this venv runs")
+    assert same_as_this(sys.executable)
+    assert not same_as_this(str(base))  # same binary, but without this venv's packages

@@ -106,12 +106,15 @@ SUITE_ROOT = Path(suite.__file__).resolve().parent.parent
 
 
 def same_as_this(path: str) -> bool:
-    """Whether ``path`` is the interpreter running now, in the same environment: a venv made
-    from it runs the same binary but has packages of its own."""
+    """Whether ``path`` is the interpreter running now, in the same environment: the same
+    binary *and* the same prefix. A venv made from it runs the same binary with packages
+    of its own, and so, from inside such a venv, does the binary itself
+    (``/usr/bin/python3`` is not the venv it made)."""
     if os.path.realpath(path) != os.path.realpath(sys.executable):
         return False
-    venv = Path(path).absolute().parent.parent
-    return not (venv / "pyvenv.cfg").exists() or venv.resolve() == Path(sys.prefix).resolve()
+    folder = Path(path).absolute().parent.parent
+    prefix = folder if (folder / "pyvenv.cfg").exists() else Path(sys.base_prefix)
+    return prefix.resolve() == Path(sys.prefix).resolve()
 
 
 def resolve(paths: list[str] | None) -> list[Interpreter]:
