@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import resource
 import signal
 import sys
 import time
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from suite.harness.resources import raise_descriptor_limit
 from suite.workloads.http import MAX_BODY_BYTES, MAX_LATENCY_MS
 
 HOST = "127.0.0.1"
@@ -117,14 +117,6 @@ async def work(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     return web.json_response({"cpu_s": time.process_time(), "connections": request.app[PEERS].count})
-
-
-def raise_descriptor_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        soft = hard
-    return soft
 
 
 def make_app() -> web.Application:

@@ -49,9 +49,7 @@ def serve(
     case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: str | None, control: TextIO
 ) -> None:
     """Serve ``case``'s model until ``control`` says anything but ``status``."""
-    from suite.harness.worker import raise_descriptor_limit
-
-    limit = raise_descriptor_limit()
+    limit = resources.raise_descriptor_limit()
     protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
     server_class = registry.server(case.model)
     workload_class = registry.workload(case.kind)

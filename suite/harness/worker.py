@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import signal
 import sys
 import time
@@ -21,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from suite.errors import LostUpdates, SuiteError
-from suite.harness import environment, native, procgroup, protocol, resources, stats
+from suite.harness import environment, native, procgroup, protocol, resources, serving, stats
+from suite.harness.resources import raise_descriptor_limit
 from suite.models import RoundResult, Runner
 from suite.spec import registry
 from suite.spec.cases import Case
@@ -74,19 +74,6 @@ def stop_tree(signum: int, _frame: object = None) -> None:
 
 
 _WORKER_PID = os.getpid()
-
-
-def raise_descriptor_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError):
-            pass
-    return soft
 
 
 def check_descriptors(workload: Workload, runner: Runner, limit: int, server_limit: int | None) -> None:
@@ -280,9 +267,7 @@ def main() -> int:
         paced = sys.stdin if job.get("paced") else None
         case = Case(**job["case"])
         if case.mode == "serve":
-            from suite.harness.serving import serve
-
-            serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
+            serving.serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
             # Everything is reported: leave now. A handler thread that hangs (a fault)
             # would otherwise hold the interpreter's exit, which joins pool threads.
             out.flush()
