@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import psutil
 
@@ -82,3 +83,34 @@ def test_a_single_core_speed_that_jumps_between_readings_is_named() -> None:
     elsewhere = [reading(10 + k, "sleep", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.0))]
     (both,) = capacity.warnings(readings + elsewhere, 2)
     assert "between readings in 2 scenarios (cpu-python, sleep): 16.5-26.2 ms" in both
+
+
+def test_one_paragraph_says_how_the_machine_moved_and_why_paired_results_hold() -> None:
+    from suite.results import capacity
+
+    readings = [
+        {"time": t, "scenario": s, "single_s": single, "parallelism": cores, "cpus": 2}
+        for t, (s, single, cores) in enumerate(
+            [("a", 0.020, 2.0), ("a", 0.021, 1.9), ("b", 0.030, 1.2), ("b", 0.031, 1.1), ("c", 0.020, 2.0)]
+        )
+    ]
+    text = capacity.paragraph(readings, 2)
+    assert text is not None
+    assert text.startswith("The machine moved during this run (capacity probe, 5 readings)")
+    assert "20.0-31.0 ms" in text
+    assert "slower: b 45%" in text
+    assert "Fewer than 85% of the cores were free during b" in text
+    assert "hold" in text
+    assert capacity.paragraph([], 2) is None
+
+
+def test_runs_are_labelled_short() -> None:
+    from suite.results.history import Run
+
+    autosaved = Run(
+        Path("x"), "0003", f"{'58542ba' + 'c' * 33}_20261202_110617_uncommited-changes", "", {}, ()
+    )
+    assert autosaved.label == "0003 58542ba+ 12-02 11:06"
+    assert Run(Path("x"), "0004", "before", "", {}, ()).label == "0004 before"
+    long = Run(Path("x"), "0005", "a-very-long-name-for-a-saved-run-indeed", "", {}, ())
+    assert len(long.label) <= 30
