@@ -244,7 +244,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if text is not None:
         details = len(capacity.warnings(seen["readings"], seen["cpus"]))
         terminalreporter.write_line(
-            text + (f" ({details} notes per scenario: suite report)" if details else "")
+            text
+            + (
+                f" (the detail per scenario: {details} note{'s' if details > 1 else ''} in suite report)"
+                if details
+                else ""
+            )
         )
     for line in _count_notes(config):
         terminalreporter.write_line(line)

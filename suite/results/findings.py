@@ -557,7 +557,8 @@ def capacity_lines(run: Run) -> list[str]:
     cpus = run.capacity.get("cpus")
     text = capacity.paragraph(run.probe_readings, cpus)
     details = len(run.capacity_warnings())
-    more = f" ({details} notes per scenario are in `suite report`'s folded warnings.)" if details else ""
+    notes = "1 note per scenario is" if details == 1 else f"{details} notes per scenario are"
+    more = f" ({notes} in `suite report`'s folded warnings.)" if details else ""
     return [f"- Machine during the run: {text}{more}"]
 
 
