@@ -263,3 +263,11 @@ def test_side_b_may_be_another_file_with_the_same_cases(write_scenario, tmp_path
     scenario = sides.load(a, sides.Side("B", file=str(b)))
     assert scenario.name == "a"  # named as side A's, so the cases pair
     assert scenario.params.iterations == 20  # type: ignore[attr-defined]
+
+
+def test_a_case_s_rounds_are_split_over_the_planned_pairs() -> None:
+    from suite.harness.paired import share
+
+    assert [share(5, 2, s) for s in range(3)] == [3, 2, 3]  # an extra pair measures as many as the first
+    assert [share(6, 2, s) for s in range(2)] == [3, 3]
+    assert share(5, 1, 0) == 5

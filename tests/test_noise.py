@@ -135,3 +135,11 @@ def test_a_disk_that_moved_a_whole_file_scenario_cannot_be_told_from_a_change(ma
     assert all("sequential baseline moved 80%" in c.floor_why for c in changes)
     # A CPU loop's probe reads a sleep's or a CPU task's machine: there the rule does not apply.
     assert compare([run(make_run, 3), run(make_run, 4, scale=1.4)]).changes[0].verdict == "slower"
+
+
+def test_a_case_with_unstable_rounds_is_not_called_changed_between_runs(make_run) -> None:  # type: ignore[no-untyped-def]
+    before = history.read_run(annotate(make_run(1, CASES, extra={"unstable": True})))
+    after = history.read_run(annotate(make_run(2, {k: v * 1.3 for k, v in CASES.items()})))
+    changes = compare([before, after]).changes
+    assert {c.verdict for c in changes} == {"cannot tell from noise"}
+    assert all("unstable" in c.floor_why for c in changes)

@@ -7,14 +7,16 @@ on the same one: the two vCPUs of this kind of machine change speed independentl
 pair of single-core rounds on two CPUs measures the CPUs, not the change.
 
 The rounds come in segments: each segment measures the cases on new worker processes (a
-process keeps an offset of its own, up to 1.5% here, which must not pass for a change),
-and a case leaves once its paired verdict is settled (:mod:`suite.results.ab`). Cases
-still not settled after the last segment are reported so.
+process keeps an offset of its own, up to 1.5% here, which must not pass for a change).
+After the planned segments (:class:`Plan`) a case whose paired verdict is settled
+(:mod:`suite.results.ab`) leaves; the others get further segments within a time budget.
+Cases still not settled after the last one are reported so.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,9 +27,17 @@ from suite.spec import registry
 
 @dataclass(frozen=True)
 class Plan:
-    """How an A/B group is measured."""
+    """How an A/B group is measured.
 
-    #: Segments at most, each on a new pair of worker processes per case.
+    A case's measured rounds (its scenario's ``rounds``, at least
+    :data:`suite.results.ab.MIN_CYCLES`) are split over :data:`PLANNED_PAIRS` pairs of
+    worker processes, one after the other, each with its own warm-up. A case still not
+    settled then gets further pairs, as many rounds each, up to ``pairs`` in all, while
+    those extra pairs take at most :data:`EXTRA_SHARE` of the planned pairs' time: each
+    side gets about as many rounds as one ``suite run`` gives a case.
+    """
+
+    #: Pairs of worker processes per case at most.
     pairs: int = 3
     #: The practical floor of a change (a fraction).
     floor: float = ab.FLOOR
@@ -35,6 +45,24 @@ class Plan:
     @property
     def min_pairs(self) -> int:
         return min(ab.MIN_PAIRS, self.pairs)
+
+    @property
+    def planned(self) -> int:
+        return min(PLANNED_PAIRS, self.pairs)
+
+
+#: Pairs of worker processes every case gets.
+PLANNED_PAIRS = 2
+#: Extra pairs, for the cases not settled, may take this share of the planned pairs' time.
+EXTRA_SHARE = 0.15
+
+
+def share(rounds: int, pairs: int, segment: int) -> int:
+    """Measured rounds of a case in ``segment``: its rounds split over the planned pairs
+    (the first ones take the remainder); an extra pair measures as many as the first."""
+    if segment >= pairs:
+        segment = 0
+    return rounds // pairs + (1 if segment < rounds % pairs else 0)
 
 
 def one_cpu(job: Job) -> bool:
@@ -56,7 +84,7 @@ def _pin(group: Group, keys: Sequence[str], segment: int) -> None:
             group.live[key].pin(cpu)
 
 
-def _verdict(group: Group, pair: str, keys: Sequence[str], plan: Plan, pairs: int) -> ab.PairedChange | None:
+def _verdict(group: Group, keys: Sequence[str], plan: Plan, pairs: int) -> ab.PairedChange | None:
     sides = {group.jobs[k].case.side: k for k in keys}
     if set(sides) != {"A", "B"} or any(k in group.outcomes for k in keys):
         return None
@@ -74,8 +102,14 @@ def run_paired(
     for job in jobs:
         members.setdefault(job.pair or job.key, []).append(job.key)
     pending = set(members)
+    began = time.monotonic()
+    planned_s = 0.0
     try:
         for segment in range(plan.pairs):
+            if segment == plan.planned:
+                planned_s = time.monotonic() - began
+            if segment >= plan.planned and time.monotonic() - began - planned_s > EXTRA_SHARE * planned_s:
+                break
             keys = [k for pair in pending for k in members[pair]]
             if segment == 0:
                 group.start()
@@ -83,11 +117,9 @@ def run_paired(
                 group.renew(keys)
             _pin(group, keys, segment)
             _segment(group, keys, segment, plan, between_cycles)
-            settled = set()
-            for pair in pending:
-                change = _verdict(group, pair, members[pair], plan, segment + 1)
-                if change is None or change.settled or all(k in group.outcomes for k in members[pair]):
-                    settled.add(pair)
+            if segment + 1 < plan.planned:
+                continue  # too few rounds yet for any verdict
+            settled = {pair for pair in pending if _settled(group, members[pair], plan, segment + 1)}
             pending -= settled
             group.park(k for pair in settled for k in members[pair])
             if not pending:
@@ -98,16 +130,22 @@ def run_paired(
     return group.outcomes
 
 
+def _settled(group: Group, keys: Sequence[str], plan: Plan, pairs: int) -> bool:
+    if all(k in group.outcomes for k in keys):
+        return True
+    change = _verdict(group, keys, plan, pairs)
+    return change is None or change.settled
+
+
 def _segment(
     group: Group, keys: Sequence[str], segment: int, plan: Plan, between_cycles: BetweenCycles | None
 ) -> None:
     live = [k for k in keys if k in group.live]
-    planned = max((group.live[k].case.warmup + group.live[k].case.rounds for k in live), default=0)
+    lengths = {
+        k: group.live[k].case.warmup + share(group.live[k].case.rounds, plan.planned, segment) for k in live
+    }
+    planned = max(lengths.values(), default=0)
     for cycle in range(planned):
-        group.cycle(
-            k
-            for k in live
-            if k in group.live and cycle < group.live[k].case.warmup + group.live[k].case.rounds
-        )
+        group.cycle(k for k in live if k in group.live and cycle < lengths[k])
         if between_cycles is not None:
             between_cycles(cycle + 1, planned, segment)

@@ -28,6 +28,7 @@ __all__ = ["ALPHA", "MIN_CHANGE_PCT", "Change", "Comparison", "can_reach_signifi
 #: Verdicts the instruction counts give: the work itself moved, whatever the timing says;
 #: or the timing moved while the work stayed the same.
 MORE_WORK, LESS_WORK, SAME_WORK = "more work", "less work", "same work"
+UNSTABLE_WHY = "its rounds were unstable in one of the runs (pyperf's rule); suite ab pairs them"
 #: Kinds whose speed rests on something the capacity probe (a CPU loop) does not read.
 UNPROBED_KINDS = ("file",)
 #: Changes smaller than this are "unchanged" even when significant: the same practical
@@ -194,6 +195,10 @@ def change(
     p = p_value(base.rounds, new.rounds) if base_run.quick == run.quick and independent else None
     floor_pct, why = floor or (min_change_pct, "--min-change")
     verdict = _verdict(pct, p, min_change_pct, floor_pct, base_run.quick == run.quick)
+    if verdict in ("slower", "faster") and (base.info.get("unstable") or new.info.get("unstable")):
+        # Rounds that vary this much within a run moved as much between runs of the same code
+        # (every false change between three back-to-back full runs was such a case).
+        verdict, why = "cannot tell from noise", UNSTABLE_WHY
     work = work_pct(base.info, new.info)
     if work is not None and verdict != "not comparable":
         verdict = _with_work(verdict, work)
@@ -357,6 +362,8 @@ def _timing_cell(c: Change) -> str:
         return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% {c.verdict}"
     if c.verdict == "not comparable":
         return f"{fmt_time(c.median_s)} not comparable (quick vs full run)"
+    if c.verdict == "cannot tell from noise" and c.floor_why == UNSTABLE_WHY:
+        return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% cannot tell from noise (unstable rounds)"
     if c.verdict == "cannot tell from noise":
         return f"{fmt_time(c.median_s)} {c.change_pct:+.1f}% cannot tell from noise (< {c.floor_pct:.0f}%)"
     if c.p_value is not None:
