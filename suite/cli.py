@@ -280,9 +280,9 @@ def _ab_parser(commands: Any) -> None:
     ab.add_argument(
         "--pairs",
         type=_positive,
-        default=3,
-        help="pairs of worker processes per case at most: a case not yet settled is measured on new "
-        "processes, so an offset of one process cannot pass for a change (default: %(default)s)",
+        default=2,
+        help="pairs of worker processes each case's rounds are split over, one after the other, so "
+        "an offset of one process cannot pass for a change (default: %(default)s)",
     )
     ab.add_argument(
         "--floor",

@@ -114,7 +114,9 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
         # A quick look reads the machine before each scenario only: it is for "does it run".
         reading = None if config.getoption("suite_quick") else probe(config, scenario=scenario, cycle=done)
         note = f"; {_capacity(reading)}" if reading is not None else ""
-        if first_case.side:
+        if first_case.side and not planned:
+            what = f"extra cycle {done} for the cases not settled"
+        elif first_case.side:
             what = f"pair {pending + 1} of processes: cycle {done}/{planned}"
         elif not pending:
             what = f"cycle {done}/{planned}"

@@ -8,9 +8,9 @@ pair of single-core rounds on two CPUs measures the CPUs, not the change.
 
 The rounds come in segments: each segment measures the cases on new worker processes (a
 process keeps an offset of its own, up to 1.5% here, which must not pass for a change).
-After the planned segments (:class:`Plan`) a case whose paired verdict is settled
-(:mod:`suite.results.ab`) leaves; the others get further segments within a time budget.
-Cases still not settled after the last one are reported so.
+After them (:class:`Plan`) a case whose paired verdict is settled (:mod:`suite.results.ab`)
+leaves; the others get more cycles within a time budget. Cases still not settled then
+are reported so.
 """
 
 from __future__ import annotations
@@ -30,15 +30,16 @@ class Plan:
     """How an A/B group is measured.
 
     A case's measured rounds (its scenario's ``rounds``, at least
-    :data:`suite.results.ab.MIN_CYCLES`) are split over :data:`PLANNED_PAIRS` pairs of
-    worker processes, one after the other, each with its own warm-up. A case still not
-    settled then gets further pairs, as many rounds each, up to ``pairs`` in all, while
-    those extra pairs take at most :data:`EXTRA_SHARE` of the planned pairs' time: each
-    side gets about as many rounds as one ``suite run`` gives a case.
+    :data:`suite.results.ab.MIN_CYCLES`) are split over ``pairs`` pairs of worker
+    processes, one after the other, each with its own warm-up. A case still not settled
+    then gets more cycles on its last pair, as a ``suite run`` gives its uncertain cases
+    more rounds: within :data:`EXTRA_SHARE` of the planned time and at most
+    :data:`EXTRA_ROUNDS` times its rounds. Each side so gets about as many rounds as one
+    ``suite run`` gives a case.
     """
 
-    #: Pairs of worker processes per case at most.
-    pairs: int = 3
+    #: Pairs of worker processes per case.
+    pairs: int = 2
     #: The practical floor of a change (a fraction).
     floor: float = ab.FLOOR
 
@@ -46,15 +47,12 @@ class Plan:
     def min_pairs(self) -> int:
         return min(ab.MIN_PAIRS, self.pairs)
 
-    @property
-    def planned(self) -> int:
-        return min(PLANNED_PAIRS, self.pairs)
 
-
-#: Pairs of worker processes every case gets.
-PLANNED_PAIRS = 2
-#: Extra pairs, for the cases not settled, may take this share of the planned pairs' time.
-EXTRA_SHARE = 0.15
+#: Extra cycles, for the cases not settled, may take this share of the planned time (as
+#: a run's extra rounds may).
+EXTRA_SHARE = 0.25
+#: Extra cycles per case at most, in multiples of its rounds.
+EXTRA_ROUNDS = 2
 
 
 def share(rounds: int, pairs: int, segment: int) -> int:
@@ -101,33 +99,47 @@ def run_paired(
     members: dict[str, list[str]] = {}
     for job in jobs:
         members.setdefault(job.pair or job.key, []).append(job.key)
-    pending = set(members)
     began = time.monotonic()
-    planned_s = 0.0
     try:
         for segment in range(plan.pairs):
-            if segment == plan.planned:
-                planned_s = time.monotonic() - began
-            if segment >= plan.planned and time.monotonic() - began - planned_s > EXTRA_SHARE * planned_s:
-                break
-            keys = [k for pair in pending for k in members[pair]]
             if segment == 0:
                 group.start()
             else:
-                group.renew(keys)
-            _pin(group, keys, segment)
-            _segment(group, keys, segment, plan, between_cycles)
-            if segment + 1 < plan.planned:
-                continue  # too few rounds yet for any verdict
-            settled = {pair for pair in pending if _settled(group, members[pair], plan, segment + 1)}
-            pending -= settled
-            group.park(k for pair in settled for k in members[pair])
-            if not pending:
-                break
+                group.renew(list(group.live))
+            _pin(group, list(group.live), segment)
+            _segment(group, list(group.live), segment, plan, between_cycles)
+        _refine(group, members, plan, time.monotonic() - began, between_cycles)
         group.finish()
     finally:
         group.close()
     return group.outcomes
+
+
+def _refine(
+    group: Group,
+    members: dict[str, list[str]],
+    plan: Plan,
+    planned_s: float,
+    between_cycles: BetweenCycles | None,
+) -> None:
+    """More cycles on the last pair of processes for the cases not yet settled, within
+    :data:`EXTRA_SHARE` of the planned time and :data:`EXTRA_ROUNDS` times their rounds."""
+    began = time.monotonic()
+    extra = 0
+    pending = set(members)
+    while True:
+        settled = {pair for pair in pending if _settled(group, members[pair], plan, plan.pairs)}
+        pending -= settled
+        group.park(k for pair in settled for k in members[pair])
+        keys = [k for pair in pending for k in members[pair] if k in group.live]
+        if not keys or time.monotonic() - began > EXTRA_SHARE * planned_s:
+            return
+        if any(extra >= EXTRA_ROUNDS * group.live[k].case.rounds for k in keys):
+            return
+        group.cycle(keys)
+        extra += 1
+        if between_cycles is not None:
+            between_cycles(extra, 0, plan.pairs)
 
 
 def _settled(group: Group, keys: Sequence[str], plan: Plan, pairs: int) -> bool:
@@ -142,7 +154,7 @@ def _segment(
 ) -> None:
     live = [k for k in keys if k in group.live]
     lengths = {
-        k: group.live[k].case.warmup + share(group.live[k].case.rounds, plan.planned, segment) for k in live
+        k: group.live[k].case.warmup + share(group.live[k].case.rounds, plan.pairs, segment) for k in live
     }
     planned = max(lengths.values(), default=0)
     for cycle in range(planned):

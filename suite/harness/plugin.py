@@ -81,9 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="do not count each CPU task's instructions under valgrind (on where valgrind is installed)",
     )
-    group.addoption(
-        "--suite-pairs", type=int, default=3, help="A/B: pairs of worker processes per case at most"
-    )
+    group.addoption("--suite-pairs", type=int, default=2, help="A/B: pairs of worker processes per case")
     group.addoption(
         "--suite-floor", type=float, default=5.0, help="A/B: the practical floor of a change, percent"
     )
