@@ -27,21 +27,19 @@ def cycles(values: list[float], start: int = 0) -> dict[int, float]:
     return {start + i: v for i, v in enumerate(values)}
 
 
-def test_a_change_beyond_the_floor_is_called_once_a_second_pair_confirms_it() -> None:
-    a = cycles([1.0, 1.02, 0.98, 1.0, 1.01, 0.99])
-    b = cycles([1.10, 1.14, 1.08, 1.12, 1.09, 1.11])
-    # One pair: the interval (1.08-1.14 here) excludes 1 but does not clear 5% whole... it does:
-    found = ab.paired_change(a, b, floor=0.05, pairs=1)
+def test_a_change_is_called_from_eight_cycles_of_two_pairs_of_processes() -> None:
+    a = cycles([1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0, 1.0])
+    b = cycles([1.10, 1.14, 1.08, 1.12, 1.09, 1.11, 1.1, 1.13])
+    found = ab.paired_change(a, b, floor=0.05, pairs=2)
     assert found is not None
-    assert found.verdict == ab.SLOWER  # the whole interval clears the floor: no offset explains it
+    assert found.verdict == ab.SLOWER
     assert found.ratio == pytest.approx(1.105, abs=0.02)
-    b_near = cycles([1.02, 1.09, 1.07, 1.10, 1.08, 1.06])
-    one = ab.paired_change(a, b_near, floor=0.05, pairs=1)
-    two = ab.paired_change(a, b_near, floor=0.05, pairs=2)
-    assert one is not None
-    assert two is not None
-    assert one.verdict == ab.NOT_SETTLED  # a process's own offset could be most of it
-    assert two.verdict == ab.SLOWER
+    assert ab.paired_change(a, b, floor=0.05, pairs=1).verdict == ab.NOT_SETTLED  # type: ignore[union-attr]
+    six = ab.paired_change(cycles(list(a.values())[:6]), cycles(list(b.values())[:6]), 0.05, pairs=2)
+    assert six is not None
+    assert six.verdict == ab.NOT_SETTLED  # a 99% interval needs 8 cycles
+    one_odd = cycles([1.10, 1.14, 1.08, 1.12, 1.09, 1.11, 1.1, 0.97])
+    assert ab.paired_change(a, one_odd, 0.05, pairs=2).verdict == ab.NOT_SETTLED  # type: ignore[union-attr]
 
 
 def test_same_needs_the_whole_interval_inside_the_floor() -> None:

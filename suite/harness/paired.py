@@ -48,9 +48,9 @@ class Plan:
         return min(ab.MIN_PAIRS, self.pairs)
 
 
-#: Extra cycles, for the cases not settled, may take this share of the planned time (as
-#: a run's extra rounds may).
-EXTRA_SHARE = 0.25
+#: Extra cycles, for the cases not settled, may take this share of the planned time: a
+#: change is called from 8 cycles or more, and a case has 5 planned.
+EXTRA_SHARE = 0.4
 #: Extra cycles per case at most, in multiples of its rounds.
 EXTRA_ROUNDS = 2
 

@@ -5,9 +5,9 @@ changes worth knowing about. ``suite ab`` runs both sides of every case in one r
 instead: each cycle runs a round of side A and a round of side B back to back, in
 shuffled order, so both meet the same moment of the machine. The change is the median of
 the per-cycle ``log(B / A)``, with a distribution-free 95% interval (order statistics);
-it is called only when that interval excludes no change and the change is beyond a
-practical floor. A case whose interval lies inside the floor either way is settled as
-``same``; anything else is ``not settled``, never a guess.
+it is called only when a 99% interval excludes no change, the change is beyond a practical
+floor and two pairs of worker processes saw it. A case whose 95% interval lies inside the
+floor either way is settled as ``same``; anything else is ``not settled``, never a guess.
 
 Pure functions of saved numbers, so the rules are tested with made-up rounds.
 """
@@ -24,11 +24,15 @@ from suite.results import robust
 
 #: Default practical floor: a paired change smaller than this is not worth a verdict here.
 FLOOR = 0.05
-#: A change is called from this many pairs of worker processes (each keeps an offset of
-#: its own, up to 1.5% here) unless its whole interval already clears the floor.
+#: A change is called only after this many pairs of worker processes saw it (each keeps
+#: an offset of its own, up to 1.5% here).
 MIN_PAIRS = 2
 #: Fewest paired cycles a verdict rests on (see :data:`suite.results.paired.MIN_CYCLES`).
 MIN_CYCLES = 5
+#: A change is called from a 99% interval, which takes 8 paired cycles or more (their
+#: range holds the median with 99.2% confidence).
+CHANGE_CONFIDENCE = 0.99
+CHANGE_CYCLES = 8
 #: An instruction count that moved more than this is a change in the work itself.
 COUNT_CHANGE = 0.01
 
@@ -79,15 +83,13 @@ def paired_change(
     middle, low, high = robust.median_with_interval(logs)
     edge = math.log1p(floor)
     verdict = NOT_SETTLED
-    if len(logs) < MIN_CYCLES:
-        pass  # the range of so few ratios holds their median with less than 94% confidence
-    elif (
-        (low > 0 or high < 0)
-        and abs(middle) >= edge
-        and (pairs >= min_pairs or min(abs(low), abs(high)) >= edge)
-    ):
-        verdict = SLOWER if middle > 0 else FASTER
-    elif -edge <= low and high <= edge:
+    if len(logs) >= CHANGE_CYCLES and pairs >= min_pairs:
+        # Calling a change takes more than calling none: a 99% interval, so that among the
+        # dozens of cases of a run a false change stays rare.
+        strict_low, strict_high = robust.median_interval(logs, CHANGE_CONFIDENCE)
+        if (strict_low > 0 or strict_high < 0) and abs(middle) >= edge:
+            verdict = SLOWER if middle > 0 else FASTER
+    if verdict == NOT_SETTLED and len(logs) >= MIN_CYCLES and -edge <= low and high <= edge:
         verdict = SAME
     return PairedChange(math.exp(middle), math.exp(low), math.exp(high), len(logs), pairs, verdict)
 
