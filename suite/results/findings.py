@@ -79,7 +79,10 @@ class Measurements:
 
 
 def _more(margin: float) -> str:
-    """How much longer than the winner: +0.4%, +27%, or 2.3x as long."""
+    """How much longer than the winner: +0.4%, +27%, or 2.3x as long. Winners rank by
+    paired speedup, so a case behind cycle by cycle may have the lower median."""
+    if margin < 0:
+        return f"{margin:.1%} by median, behind cycle by cycle"
     if margin < 0.01:
         return f"+{margin:.1%}"
     return f"+{margin:.0%}" if margin < 1 else f"{1 + margin:.1f}x as long"
