@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -200,12 +199,10 @@ rounds: 4
 
 def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(SCENARIO)
-    began = time.monotonic()
     done = run_suite(
         "ab", "tiny.yaml", "--set-b", "workload.iterations=60000", "--pairs", "2", "--no-count", cwd=tmp_path
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert time.monotonic() - began < 120
     assert "side B: iterations=60000" in done.stdout
     run = history.read_run(next((tmp_path / "results").glob("*/0001_ab.json")))
     assert {m.info["side"] for m in run.measurements} == {"A", "B"}
@@ -252,7 +249,10 @@ def test_saved_ab_runs_load_with_their_sides(tmp_path: Path) -> None:
     (case,) = ab.analyse(run.measurements, run.floor or ab.FLOOR)
     assert case.change is not None
     assert case.change.ratio == pytest.approx(2.0)
-    assert "tiny" not in ab.render_text(ab.ABResult([case]))
+    text = ab.render_text(ab.ABResult([case], floor=0.07))
+    assert "sequential-w1" in text
+    assert "x2.000" in text
+    assert "beyond 7.0%" in text
 
 
 def test_side_b_may_be_another_file_with_the_same_cases(write_scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -266,6 +266,6 @@ def test_side_b_may_be_another_file_with_the_same_cases(write_scenario, tmp_path
 def test_a_case_s_rounds_are_split_over_the_planned_pairs() -> None:
     from suite.harness.paired import share
 
-    assert [share(5, 2, s) for s in range(3)] == [3, 2, 3]  # an extra pair measures as many as the first
+    assert [share(5, 2, s) for s in range(2)] == [3, 2]
     assert [share(6, 2, s) for s in range(2)] == [3, 3]
     assert share(5, 1, 0) == 5

@@ -128,12 +128,8 @@ def _measure(
     return code, saved
 
 
-def _result(run: history.Run, sides: Sequence[Side], floor: float, pairs: int) -> ab.ABResult:
-    return ab.ABResult(
-        ab.analyse(run.measurements, floor, min(ab.MIN_PAIRS, pairs)),
-        {side.name: side.label for side in sides},
-        floor,
-    )
+def _result(run: history.Run, sides: Sequence[Side]) -> ab.ABResult:
+    return ab.ABResult(ab.analyse_run(run), {side.name: side.label for side in sides}, run.floor or ab.FLOOR)
 
 
 def main(args: argparse.Namespace, terminated: list[int], build: PytestArguments) -> int:
@@ -181,7 +177,7 @@ def _run(
         code, run = _measure(args, files, same, floor, f"{args.save}-calibration", build)
         if run is None or code not in (0, 1):
             return exit_code(code, terminated)
-        calibration = _result(run, same, floor, args.pairs)
+        calibration = _result(run, same)
         found = ab.calibrated_floor([c.change for c in calibration.cases if c.change])
         if found is not None:
             floor = found
@@ -191,7 +187,7 @@ def _run(
     code, run = _measure(args, files, sides, floor, args.save, build)
     if run is None:
         return exit_code(code, terminated)
-    result = _result(run, sides, floor, args.pairs)
+    result = _result(run, sides)
     sys.stdout.write("\n" + ab.render_text(result))
     if args.fail_if_slower is not None:
         slower = result.slower_than(args.fail_if_slower)

@@ -182,7 +182,7 @@ class Group:
 
 def merge(parts: Sequence[CaseResult]) -> CaseResult:
     """One case measured by several worker processes in turn, as one result: every
-    round, the start-up of the first, the latency percentiles of the last.
+    round, the median start-up, the latency percentiles of the last process.
 
     :raises CaseFailed: the processes computed different checksums
     """
@@ -204,7 +204,6 @@ def merge(parts: Sequence[CaseResult]) -> CaseResult:
         "ok_per_round": [n for p in parts for n in p.summary.get("ok_per_round", [])],
         "counters": counters,
         "worker_processes": len(parts),
-        "startup_s_each": [p.startup_s for p in parts],
     }
     return dataclasses.replace(
         first,

@@ -57,10 +57,8 @@ EXTRA_ROUNDS = 2
 
 
 def share(rounds: int, pairs: int, segment: int) -> int:
-    """Measured rounds of a case in ``segment``: its rounds split over the planned pairs
-    (the first ones take the remainder); an extra pair measures as many as the first."""
-    if segment >= pairs:
-        segment = 0
+    """Measured rounds of a case in ``segment``: its rounds split over the pairs, the
+    first ones taking the remainder."""
     return rounds // pairs + (1 if segment < rounds % pairs else 0)
 
 

@@ -3,9 +3,9 @@
 A shared machine changes speed from second to second, so a timing cannot say whether
 the *work* changed. An instruction count can: ``valgrind --tool=cachegrind
 --cache-sim=no`` counts what a process executes, identically from run to run, whatever
-else the machine does. A task's count is the difference between two runs of this module
-under valgrind, one that runs the task once more than the other; both import the suite,
-build the workload and run the task once to warm it, so only the task is left.
+else the machine does. A task's count is the difference between two runs of
+:data:`PROGRAM` under valgrind, one that runs the task once more than the other; both
+import the task and run it once to warm it, so only the task is left.
 
 The parent (:func:`count`) starts both runs at once and reads valgrind's ``I refs``;
 the counted program is :data:`PROGRAM`. Counting runs outside any timed round, after the

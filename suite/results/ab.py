@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from suite.results import robust
+from suite.results import paired, robust
+from suite.results.history import Run
 
 #: Default practical floor: a paired change smaller than this is not worth a verdict here.
 FLOOR = 0.05
@@ -94,12 +95,17 @@ def paired_change(
     return PairedChange(math.exp(middle), math.exp(low), math.exp(high), len(logs), pairs, verdict)
 
 
+def work_moved(moved: float) -> bool:
+    """Whether an instruction count that moved by ``moved`` (a fraction) is more work or less."""
+    return abs(moved) > COUNT_CHANGE
+
+
 def count_note(a: float | None, b: float | None) -> str | None:
     """What the instruction counts say of the work itself, if both sides have one."""
     if not a or not b:
         return None
     moved = b / a - 1
-    if abs(moved) > COUNT_CHANGE:
+    if work_moved(moved):
         return f"work {moved * 100:+.1f}% (instruction count)"
     return "same work (instruction count)"
 
@@ -146,11 +152,11 @@ class ABResult:
         return [c for c in self.cases if c.verdict == SLOWER and c.change and c.change.change_pct > pct]
 
 
-def _cycles(info: Mapping[str, Any], rounds: Sequence[float]) -> dict[int, float]:
-    cycles = info.get("cycles") or []
-    if len(cycles) != len(rounds):
-        return {}
-    return dict(zip((int(c) for c in cycles), rounds, strict=True))
+def analyse_run(run: Run) -> list[CaseAB]:
+    """Each case of a saved ``suite ab`` run, judged with the floor and pairs it ran with."""
+    pairs = run.ab.get("pairs")
+    min_pairs = min(MIN_PAIRS, int(pairs)) if isinstance(pairs, int) else MIN_PAIRS
+    return analyse(run.measurements, run.floor or FLOOR, min_pairs)
 
 
 def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = MIN_PAIRS) -> list[CaseAB]:
@@ -176,7 +182,7 @@ def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = 
             )
             continue
         pairs = min(int(a.info.get("worker_processes") or 1), int(b.info.get("worker_processes") or 1))
-        cycles_a, cycles_b = _cycles(a.info, a.rounds), _cycles(b.info, b.rounds)
+        cycles_a, cycles_b = paired.by_cycle(a), paired.by_cycle(b)
         change = paired_change(cycles_a, cycles_b, floor, pairs, min_pairs)
         missing = None if cycles_a and cycles_b else "ran alone, not paired (see the run's warnings)"
         found.append(

@@ -324,7 +324,7 @@ def charts(runs: Sequence[Run], baseline: Baseline | None = None) -> list[Chart]
     """The charts of the last run (with the history of the earlier ones); a scenario that
     ran under several interpreters gets one chart of them side by side."""
     found = []
-    sided = ab.analyse(runs[-1].measurements, runs[-1].floor or ab.FLOOR)
+    sided = ab.analyse_run(runs[-1])
     for scenario, cases in _by_scenario(runs[-1]).items():
         makers: tuple[Chart | None, ...]
         if sided:

@@ -231,7 +231,7 @@ def work_pct(before: dict[str, Any], after: dict[str, Any]) -> float | None:
 def _with_work(verdict: str, work: float) -> str:
     """The timing verdict in the light of the counts: work that moved is a change whatever
     the timing noise; a timing change with the same work is the machine's or the model's."""
-    if abs(work) > ab.COUNT_CHANGE * 100:
+    if ab.work_moved(work / 100):
         expected = "slower" if work > 0 else "faster"
         return verdict if verdict == expected else (MORE_WORK if work > 0 else LESS_WORK)
     return SAME_WORK if verdict in ("slower", "faster") else verdict
@@ -313,40 +313,37 @@ def noise_floor(
 
 def baseline_drift_pct(base_run: Run, run: Run, m: Measurement) -> float | None:
     """How far the scenario's sequential case moved between the runs, for kinds whose speed
-    the capacity probe does not read (:data:`UNPROBED_KINDS`): a disk moves a whole
-    scenario (file-io ran 79% slower in one of two back-to-back runs of the same code,
-    every model alike, while the probe moved 7%). ``None`` for other kinds, where the
-    counts say the work itself moved, or without a sequential case in both runs."""
+    the capacity probe does not read (:data:`UNPROBED_KINDS`, none of them counted): a
+    disk moves a whole scenario (file-io ran 79% slower in one of two back-to-back runs of
+    the same code, every model alike, while the probe moved 7%). ``None`` for other
+    kinds, or without a sequential case in both runs."""
     if m.info.get("workload") not in UNPROBED_KINDS:
         return None
-    found = []
-    for r in (base_run, run):
-        found.append(
-            next(
-                (
-                    c
-                    for c in r.measurements
-                    if c.scenario == m.scenario
-                    and c.model == "sequential"
-                    and c.interpreter == m.interpreter
-                    and c.info.get("side") == m.info.get("side")
-                ),
-                None,
-            )
-        )
-    before, after = found
+    before, after = (_sequential(r, m) for r in (base_run, run))
     if before is None or after is None or before.median <= 0:
         return None
-    work = work_pct(before.info, after.info)
-    if work is not None and abs(work) > ab.COUNT_CHANGE * 100:
-        return None
     return abs(after.median / before.median - 1) * 100
+
+
+def _sequential(run: Run, m: Measurement) -> Measurement | None:
+    """The sequential case beside ``m`` in ``run`` (same scenario, interpreter and side)."""
+    return next(
+        (
+            c
+            for c in run.measurements
+            if c.scenario == m.scenario
+            and c.model == "sequential"
+            and c.interpreter == m.interpreter
+            and c.info.get("side") == m.info.get("side")
+        ),
+        None,
+    )
 
 
 def _work_note(c: Change) -> str:
     if c.work_pct is None:
         return ""
-    if abs(c.work_pct) > ab.COUNT_CHANGE * 100:
+    if ab.work_moved(c.work_pct / 100):
         return f"; work {c.work_pct:+.1f}% (instruction count)"
     if c.verdict == SAME_WORK:
         return "; same work: the machine or the model moved (instruction count)"

@@ -113,9 +113,12 @@ def slower(winner: Measurement, other: Measurement) -> Interval:
 def beaten(winner: Measurement, other: Measurement, floor: float = FLOOR) -> bool:
     """Whether ``winner`` clearly beats ``other``: the paired ratio's interval lies above
     1 + ``floor``. Cases that were not paired must differ significantly (Mann-Whitney U on
-    their rounds) and by more than the floor."""
+    their rounds), where their rounds can be tested at all, and by more than the floor."""
     found = ratio(winner, other)
     if found is not None:
         return found.above(1 + floor)
+    beyond = other.median > (1 + floor) * winner.median
     p = robust.p_value(winner.rounds, other.rounds)
-    return p is not None and p < robust.ALPHA and other.median > (1 + floor) * winner.median
+    # Too few rounds to test at all (a --quick look): the medians decide, and the reader is
+    # told the rounds are too few.
+    return beyond if p is None else p < robust.ALPHA and beyond

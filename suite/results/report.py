@@ -183,7 +183,7 @@ def render_html(
         parts.append(
             f"<p class='note'>Read with the <a href='#warnings'>warnings</a>: {html.escape(counts)}.</p>"
         )
-    sided = ab.analyse(current.measurements, current.floor or ab.FLOOR)
+    sided = ab.analyse_run(current)
     if sided:
         parts += ["<h2 id='ab'>Side B against side A</h2>", _ab_html(sided)]
     parts += [

@@ -97,7 +97,7 @@ def score_work(cases: Sequence[ab.CaseAB], factor: float) -> tuple[int, int]:
 
 def _ab_run(results: Path, name: str) -> list[ab.CaseAB]:
     run = history.read_run(max(history.matches(name, results)))
-    return ab.analyse(run.measurements)
+    return ab.analyse_run(run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
