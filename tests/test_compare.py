@@ -134,6 +134,35 @@ def test_cli_fail_if_slower_exit_codes(make_run, tmp_path: Path) -> None:  # typ
     assert "no saved run '7'" in missing.stderr
 
 
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda b: b.__setitem__("stats", "oops"), "benchmarks[0].stats: expected an object, found 'oops'"),
+        (
+            lambda b: b["stats"]["data"].__setitem__(1, "0.5"),
+            "benchmarks[0].stats.data[1]: expected a number",
+        ),
+        (
+            lambda b: b["extra_info"].__setitem__("workers", "4"),
+            "benchmarks[0].extra_info.workers: expected an",
+        ),
+    ],
+)
+def test_a_run_file_of_the_wrong_shape_is_one_line_naming_the_field(
+    make_run, tmp_path: Path, damage, named
+) -> None:  # type: ignore[no-untyped-def]
+    path = make_run(1, CASES, name="damaged")
+    data = json.loads(path.read_text())
+    damage(data["benchmarks"][0])
+    path.write_text(json.dumps(data))
+    for command in (["compare"], ["report", "--html", str(tmp_path / "r.html")]):
+        done = run_suite(*command, "1", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert named in done.stderr
+        assert str(path.name) in done.stderr
+        assert "Traceback" not in done.stderr
+
+
 def test_files_from_plain_pytest_benchmark(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

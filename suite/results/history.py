@@ -13,7 +13,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, ValidationError
 
 from suite.errors import SuiteError
 from suite.results import capacity
@@ -28,6 +30,78 @@ LABEL_CHARS = 24
 
 class HistoryError(SuiteError):
     """A saved run cannot be found or read."""
+
+
+Number = Annotated[float, Strict()]
+#: What a field of the wrong type was expected to be, by pydantic's error type.
+EXPECTED = {
+    "dict_type": "expected an object",
+    "model_type": "expected an object",
+    "list_type": "expected a list",
+    "float_type": "expected a number",
+    "int_type": "expected an integer",
+    "string_type": "expected a string",
+    "missing": "missing",
+}
+
+
+class _Stats(BaseModel):
+    """What the suite reads of pytest-benchmark's ``stats``."""
+
+    model_config = ConfigDict(extra="allow")
+    data: list[Number] = Field(default_factory=list)
+    median: Number | None = None
+
+
+class _Info(BaseModel):
+    """The few ``extra_info`` keys every reader relies on; the rest is read where used."""
+
+    model_config = ConfigDict(extra="allow")
+    scenario: StrictStr | None = None
+    model: StrictStr | None = None
+    workers: Annotated[int, Strict()] | None = None
+    cycles: list[Annotated[int, Strict()]] | None = None
+
+
+class _Benchmark(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: StrictStr = "?"
+    group: StrictStr | None = None
+    stats: _Stats = Field(default_factory=_Stats)
+    extra_info: _Info = Field(default_factory=_Info)
+
+
+class _RunFile(BaseModel):
+    """The shape of a saved run, checked before anything reads it, so that a file of the
+    wrong shape is one line naming the field rather than a traceback."""
+
+    model_config = ConfigDict(extra="allow")
+    benchmarks: list[_Benchmark]
+    machine_info: dict[str, Any] | None = None
+    datetime: StrictStr = ""
+    suite: dict[str, Any] | None = None
+
+
+def _where(loc: Sequence[int | str]) -> str:
+    """``benchmarks[3].stats.data[2]`` from pydantic's location tuple."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def check_shape(path: Path, data: Any) -> None:
+    """Raise :class:`HistoryError` naming the file and the first field of the wrong shape."""
+    try:
+        _RunFile.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        got = error.get("input")
+        shown = repr(got) if isinstance(got, str | int | float | bool) or got is None else type(got).__name__
+        raise HistoryError(
+            f"{path}: {_where(error['loc'])}: {EXPECTED.get(error['type'], error['msg'])}, found {shown}; "
+            "not a run this suite can read"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -200,6 +274,7 @@ def read_run(path: Path) -> Run:
         raise HistoryError(f"{path}: cannot read a saved run: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
+    check_shape(path, data)
     match = RUN_FILE.match(path.name)
     number, name = (match.group(1), match.group(2)) if match else ("", path.stem)
     machine = data.get("machine_info") or {}
