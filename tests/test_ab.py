@@ -52,6 +52,19 @@ def test_same_needs_the_whole_interval_inside_the_floor() -> None:
     assert ab.paired_change(a, faster, 0.05, pairs=2).verdict == ab.FASTER  # type: ignore[union-attr]
 
 
+def test_extra_cycles_go_only_to_a_case_they_could_settle() -> None:
+    a = cycles([1.0] * 6)
+    # +10% with a spread of a few percent: more cycles would call it.
+    assert ab.reachable(a, cycles([1.1, 1.12, 1.08, 1.11, 1.09, 1.13]), more=10)
+    # Close to no change, a little spread: more cycles would call it the same.
+    assert ab.reachable(a, cycles([1.02, 0.98, 1.03, 0.97, 1.01, 1.0]), more=10)
+    # +2% inside a +-20% scatter: ten cycles more can make it neither.
+    scatter = cycles([1.25, 0.8, 1.2, 0.85, 1.02, 1.3])
+    assert not ab.reachable(a, scatter, more=10)
+    # Fewer cycles than a verdict takes: no projection yet, so it may go on.
+    assert ab.reachable(cycles([1.0] * 3), cycles([1.25, 0.8, 1.2]), more=10)
+
+
 def test_only_cycles_both_sides_ran_count() -> None:
     a = cycles([1.0, 1.0, 1.0], start=0)
     b = cycles([2.0, 2.0, 2.0], start=2)

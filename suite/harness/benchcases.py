@@ -131,13 +131,15 @@ def _measure(
 
 
 def _work_count(config: pytest.Config, case: Case, python: Interpreter) -> dict[str, Any]:
-    """The instructions one of the case's tasks executes, counted once per scenario,
-    interpreter and side (after its rounds); or why it has none."""
+    """The instructions one of the case's tasks executes, counted once per task (its
+    kind and parameters) and interpreter, after its rounds; or why it has none. Two
+    sides that run the same task under the same interpreter share one count (a side's
+    code or keys are in its parameters)."""
     if not workcount.countable(case):
         return {}
     if config.getoption("suite_no_count") or config.getoption("suite_quick"):
         return {"instructions_note": "not counted (--no-count or --quick)"}
-    key = (case.scenario, case.side, python.path, json.dumps(case.params, sort_keys=True))
+    key = (case.kind, python.path, json.dumps(case.params, sort_keys=True))
     counts = config.stash[COUNTS]
     if key not in counts:
         counts[key] = workcount.count(case, python.path)

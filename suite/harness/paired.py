@@ -122,23 +122,43 @@ def _refine(
     between_cycles: BetweenCycles | None,
 ) -> None:
     """More cycles on the last pair of processes for the cases not yet settled, within
-    :data:`EXTRA_SHARE` of the planned time and :data:`EXTRA_ROUNDS` times their rounds."""
+    :data:`EXTRA_SHARE` of the planned time and :data:`EXTRA_ROUNDS` times their rounds.
+    A case those cycles could not plausibly settle (:func:`suite.results.ab.reachable`)
+    gets none: it is reported "not settled" at once."""
     began = time.monotonic()
     extra = 0
     pending = set(members)
     while True:
-        settled = {pair for pair in pending if _settled(group, members[pair], plan, plan.pairs)}
-        pending -= settled
-        group.park(k for pair in settled for k in members[pair])
+        done = {
+            pair
+            for pair in pending
+            if _settled(group, members[pair], plan, plan.pairs)
+            or not _reachable(group, members[pair], plan, _allowed(group, members[pair]) - extra)
+        }
+        pending -= done
+        group.park(k for pair in done for k in members[pair])
         keys = [k for pair in pending for k in members[pair] if k in group.live]
         if not keys or time.monotonic() - began > EXTRA_SHARE * planned_s:
             return
-        if any(extra >= EXTRA_ROUNDS * group.live[k].case.rounds for k in keys):
+        if any(extra >= _allowed(group, [k]) for k in keys):
             return
         group.cycle(keys)
         extra += 1
         if between_cycles is not None:
             between_cycles(extra, 0, plan.pairs)
+
+
+def _allowed(group: Group, keys: Sequence[str]) -> int:
+    """Extra cycles the cases of ``keys`` may have in all."""
+    return min(EXTRA_ROUNDS * group.jobs[k].case.rounds for k in keys)
+
+
+def _reachable(group: Group, keys: Sequence[str], plan: Plan, more: int) -> bool:
+    """Whether ``more`` cycles could settle the pair (:func:`suite.results.ab.reachable`)."""
+    sides = {group.jobs[k].case.side: k for k in keys}
+    if set(sides) != {"A", "B"}:
+        return False
+    return ab.reachable(group.by_cycle(sides["A"]), group.by_cycle(sides["B"]), more, plan.floor)
 
 
 def _settled(group: Group, keys: Sequence[str], plan: Plan, pairs: int) -> bool:

@@ -95,6 +95,33 @@ def paired_change(
     return PairedChange(math.exp(middle), math.exp(low), math.exp(high), len(logs), pairs, verdict)
 
 
+#: How far a case's projected interval may miss a verdict and still get extra cycles: the
+#: projection is rough, so a case is given up only when it misses by a wide margin.
+REACH_SLACK = 1.25
+
+
+def reachable(a: Mapping[int, float], b: Mapping[int, float], more: int, floor: float = FLOOR) -> bool:
+    """Whether ``more`` cycles could plausibly settle a case that is not settled yet.
+
+    The spread of the per-cycle log(B/A) (its MAD, robust to a round that met a slow
+    core) projects the interval of their median after ``more`` cycles; a case that could
+    become neither ``same`` nor a change beyond the floor, even with
+    :data:`REACH_SLACK` to spare, is not worth the machine's time: on a noisy machine
+    its extra cycles only buy a narrower "not settled".
+    """
+    logs = [math.log(b[c] / a[c]) for c in sorted(a.keys() & b.keys()) if a[c] > 0 and b[c] > 0]
+    if len(logs) < MIN_CYCLES:
+        return True
+    middle = statistics.median(logs)
+    sigma = 1.4826 * statistics.median(abs(x - middle) for x in logs)
+    # The median's standard error, for normal-like noise: 1.2533 sigma / sqrt(n).
+    error = 1.2533 * sigma / math.sqrt(len(logs) + more)
+    edge = math.log1p(floor)
+    could_be_same = abs(middle) + 1.96 * error <= edge * REACH_SLACK
+    could_change = abs(middle) >= edge / REACH_SLACK and 2.576 * error <= abs(middle) * REACH_SLACK
+    return could_be_same or could_change
+
+
 def work_moved(moved: float) -> bool:
     """Whether an instruction count that moved by ``moved`` (a fraction) is more work or less."""
     return abs(moved) > COUNT_CHANGE
