@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from suite import __version__
-from suite.errors import Terminated
+from suite.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    Terminated,
+    exit_code,
+)
 from suite.results import ab as ab_results
 from suite.results import history, saving
 from suite.results.compare import (
@@ -26,9 +34,8 @@ from suite.results.compare import (
 from suite.results.history import HistoryError, Run
 from suite.spec import registry
 from suite.spec.cases import Overrides, build
-from suite.spec.scenario import json_schema, load_all
+from suite.spec.scenario import json_schema, load_all, load_reporting
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 DEFAULT_SCENARIOS = Path("scenarios")
 BENCH_INI = Path(__file__).with_name("pytest-bench.ini")
 
@@ -304,13 +311,6 @@ def _ab_parser(commands: Any) -> None:
     ab.set_defaults(pytest_args=[])
 
 
-def _report_problems(paths: Sequence[Path]) -> tuple[list[Path], bool]:
-    scenarios, problems = load_all(paths)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    return [s.path for s in scenarios], not problems
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     scenarios, problems = load_all(args.paths)
     for scenario in scenarios:
@@ -337,14 +337,14 @@ def _print_availability(found: dict[str, Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from suite.harness import availability, interpreters
+    from suite.harness import availability, executables
 
     if not args.python:
         _print_availability(availability.report())
     failed = False
-    for python in interpreters.resolve(args.python) if args.python else []:
+    for python in executables.resolve(args.python) if args.python else []:
         print(f"under {python.label} ({python.path}):")
-        found = None if python.error else interpreters.availability(python.path)
+        found = None if python.error else executables.availability(python.path)
         if isinstance(found, str) or found is None:
             print(f"  cannot run the suite's workers: {python.error or found}")
             failed = True
@@ -391,9 +391,9 @@ def _can_write(command: str, folder: Path, option: str) -> bool:
 
 def _pythons_fit(paths: Sequence[str] | None) -> bool:
     """Each ``--python`` runs, is 3.11+ and imports the suite's worker; else say why, once."""
-    from suite.harness import interpreters
+    from suite.harness import executables
 
-    problems = [python.error for python in interpreters.resolve(list(paths or [])) if python.error]
+    problems = [python.error for python in executables.resolve(list(paths or [])) if python.error]
     for problem in problems:
         print(f"suite run: --python {problem}", file=sys.stderr)
     return not problems
@@ -460,7 +460,7 @@ def _with_signals(args: argparse.Namespace, body: Any) -> int:
 def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     import pytest
 
-    files, ok = _report_problems(args.paths or [DEFAULT_SCENARIOS])
+    files, ok = load_reporting(args.paths or [DEFAULT_SCENARIOS])
     if not ok:
         return EXIT_BAD_INPUT
     overrides = Overrides(
@@ -477,18 +477,7 @@ def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
         return EXIT_BAD_INPUT
     code = int(pytest.main(pytest_arguments(args, files)))
-    return _exit_code(code, terminated)
-
-
-def _exit_code(code: int, terminated: list[int]) -> int:
-    import pytest
-
-    exits = {
-        int(pytest.ExitCode.OK): EXIT_OK,
-        int(pytest.ExitCode.TESTS_FAILED): EXIT_FAILED,
-        int(pytest.ExitCode.INTERRUPTED): EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
-    }
-    return exits.get(code, EXIT_BAD_INPUT)
+    return exit_code(code, bool(terminated))
 
 
 def _ab(args: argparse.Namespace, terminated: list[int]) -> int:

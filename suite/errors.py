@@ -74,3 +74,19 @@ class WorkerDied(SuiteError):
 
 class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM, so a run stops the way Ctrl-C stops it."""
+
+
+#: The ``suite`` command's exit codes.
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+#: pytest's exit codes that the ``suite`` command passes on (``pytest.ExitCode``'s values).
+_PYTEST_OK, _PYTEST_FAILED, _PYTEST_INTERRUPTED = 0, 1, 2
+
+
+def exit_code(pytest_code: int, terminated: bool) -> int:
+    """The ``suite`` command's exit code for a pytest session that ended with ``pytest_code``."""
+    exits = {
+        _PYTEST_OK: EXIT_OK,
+        _PYTEST_FAILED: EXIT_FAILED,
+        _PYTEST_INTERRUPTED: EXIT_TERMINATED if terminated else EXIT_INTERRUPTED,
+    }
+    return exits.get(pytest_code, EXIT_BAD_INPUT)

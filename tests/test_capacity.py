@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psutil
 
-from suite.harness.capacity import CapacityProbe
-from suite.results import capacity
+from suite.harness.probe import CapacityProbe
+from suite.results import machine
 from suite.results.robust import median_interval
 
 
@@ -44,7 +44,7 @@ def reading(t: float, scenario: str, parallelism: float, single_ms: float = 25.0
 def test_a_scenario_short_of_cores_at_most_readings_is_named_with_when() -> None:
     readings = [reading(100 + k, "cpu-python", 1.2) for k in range(4)] + [reading(104, "cpu-python", 2.0)]
     readings += [reading(200 + k, "sleep", 1.95) for k in range(5)]
-    notes = capacity.warnings(readings, 2)
+    notes = machine.warnings(readings, 2)
     assert len(notes) == 1
     assert notes[0].startswith("only 1.2 of 2 cores were available during cpu-python")
     assert "short at 4 of 5 readings, 0:00-0:03 into the run" in notes[0]
@@ -53,7 +53,7 @@ def test_a_scenario_short_of_cores_at_most_readings_is_named_with_when() -> None
 
 def test_a_passing_dip_is_not_a_warning() -> None:
     readings = [reading(k, "cpu-python", 1.1 if k == 2 else 1.95) for k in range(6)]
-    assert capacity.warnings(readings, 2) == []
+    assert machine.warnings(readings, 2) == []
 
 
 def test_a_scenario_on_a_slower_machine_is_named() -> None:
@@ -61,7 +61,7 @@ def test_a_scenario_on_a_slower_machine_is_named() -> None:
         reading(10 + k, "b", 1.9, 25.0) for k in range(5)
     ]
     readings += [reading(20 + k, "c", 1.9, 31.0) for k in range(5)]
-    notes = capacity.warnings(readings, 2)
+    notes = machine.warnings(readings, 2)
     assert notes == [
         "c ran on a machine 24% slower (single-core) than the run's median (capacity probe): compare its "
         "absolute times with other scenarios' with care; its models met the same machine"
@@ -76,17 +76,17 @@ def test_median_interval_covers_at_least_95_percent() -> None:
 
 def test_a_single_core_speed_that_jumps_between_readings_is_named() -> None:
     readings = [reading(k, "cpu-python", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.5, 16.5, 26.2))]
-    notes = capacity.warnings(readings, 2)
+    notes = machine.warnings(readings, 2)
     assert len(notes) == 1
     assert notes[0].startswith("single-core speed varied by 59% between readings during cpu-python: ")
     assert "16.5-26.2 ms a probe loop" in notes[0]
     elsewhere = [reading(10 + k, "sleep", 1.9, ms) for k, ms in enumerate((17.0, 26.0, 25.0))]
-    (both,) = capacity.warnings(readings + elsewhere, 2)
+    (both,) = machine.warnings(readings + elsewhere, 2)
     assert "between readings in 2 scenarios (cpu-python, sleep): 16.5-26.2 ms" in both
 
 
 def test_one_paragraph_says_how_the_machine_moved_and_why_paired_results_hold() -> None:
-    from suite.results import capacity
+    from suite.results import machine
 
     readings = [
         {"time": t, "scenario": s, "single_s": single, "parallelism": cores, "cpus": 2}
@@ -94,14 +94,14 @@ def test_one_paragraph_says_how_the_machine_moved_and_why_paired_results_hold() 
             [("a", 0.020, 2.0), ("a", 0.021, 1.9), ("b", 0.030, 1.2), ("b", 0.031, 1.1), ("c", 0.020, 2.0)]
         )
     ]
-    text = capacity.paragraph(readings, 2)
+    text = machine.paragraph(readings, 2)
     assert text is not None
     assert text.startswith("The machine moved during this run (capacity probe, 5 readings)")
     assert "20.0-31.0 ms" in text
     assert "slower: b 45%" in text
     assert "Fewer than 85% of the cores were free during b" in text
     assert "hold" in text
-    assert capacity.paragraph([], 2) is None
+    assert machine.paragraph([], 2) is None
 
 
 def test_runs_are_labelled_short() -> None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.harness import launcher, procgroup, protocol, server
+from suite.harness import httpbackend, launcher, procgroup, protocol
 from suite.harness.backend import Backend, BackendError, Backends
 from suite.harness.worker import DESCRIPTOR_MARGIN
 from suite.spec.cases import Case
@@ -32,7 +32,7 @@ PARAMS = {"tasks": 6, "latency_ms": 5, "body_bytes": 3000, "seed": 3}
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[dict[str, Any]]:
-    backend = Backend("server")
+    backend = Backend("httpbackend")
     try:
         yield backend.start()
     finally:
@@ -87,7 +87,7 @@ def test_latency_and_size_are_honoured(endpoint: dict[str, Any]) -> None:
     status, body = get(f"{endpoint['url']}/work?i=4&latency_ms=150&body_bytes=5000&seed=9")
     assert time.monotonic() - started >= 0.15
     assert status == 200
-    assert body == server.body(9, 4, 5000)
+    assert body == httpbackend.body(9, 4, 5000)
     assert len(body) == 5000
 
 
@@ -111,7 +111,7 @@ def test_out_of_range_requests_get_400(endpoint: dict[str, Any], query: str, mes
 
 
 def test_injected_errors_are_deterministic(endpoint: dict[str, Any]) -> None:
-    failing = [i for i in range(40) if server.fails(5, i, 0.25)]
+    failing = [i for i in range(40) if httpbackend.fails(5, i, 0.25)]
     assert 0 < len(failing) < 40
     statuses = [get(f"{endpoint['url']}/work?i={i}&seed=5&error_rate=0.25")[0] for i in range(40)]
     assert [i for i, status in enumerate(statuses) if status == 503] == failing
@@ -119,7 +119,7 @@ def test_injected_errors_are_deterministic(endpoint: dict[str, Any]) -> None:
 
 def expected_checksum(params: dict[str, Any]) -> str:
     size, seed = params["body_bytes"], params["seed"]
-    return protocol.checksum([zlib.crc32(server.body(seed, i, size)) for i in range(params["tasks"])])
+    return protocol.checksum([zlib.crc32(httpbackend.body(seed, i, size)) for i in range(params["tasks"])])
 
 
 def test_every_model_fetches_the_same_bodies(model: str, endpoint: dict[str, Any]) -> None:
@@ -151,7 +151,7 @@ def test_warm_connections_are_reused_and_cold_ones_are_not(model: str, endpoint:
 @pytest.mark.parametrize("model", ["threads", "uvloop", "processes"])
 def test_errors_are_counted_by_class_and_kept_out_of_latency(model: str, endpoint: dict[str, Any]) -> None:
     params = {**PARAMS, "tasks": 20, "error_rate": 0.3}
-    failing = sum(server.fails(PARAMS["seed"], i, 0.3) for i in range(20))
+    failing = sum(httpbackend.fails(PARAMS["seed"], i, 0.3) for i in range(20))
     result = launcher.run_case(http_case(model=model, workers=4, params=params), endpoint=endpoint)
     assert result.status == "degraded"
     assert result.errors == {"http_503": 2 * failing}
@@ -264,18 +264,18 @@ def test_backend_that_cannot_start_says_why() -> None:
 def test_dead_server_is_reported_not_restarted() -> None:
     backends = Backends()
     try:
-        first = backends.endpoint("server")
+        first = backends.endpoint("httpbackend")
         os.kill(first["pid"], 9)
         time.sleep(0.2)
         with pytest.raises(BackendError, match="died during the run"):
-            backends.endpoint("server")
+            backends.endpoint("httpbackend")
     finally:
         backends.close()
 
 
 def test_server_program_prints_its_endpoint_first() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "suite.harness.server"],
+        [sys.executable, "-m", "suite.harness.httpbackend"],
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from suite_cli import run_suite
 
-from suite.results import charts, history, interpreters
+from suite.results import across_interpreters, charts, history
 from suite.results.compare import Baseline, compare
 from suite.results.summary import busy_not_faster
 
@@ -157,13 +157,15 @@ def test_busy_but_not_faster_is_explained_in_numbers() -> None:
 
 
 def test_the_verdict_follows_the_numbers(tmp_path: Path) -> None:
-    data = interpreters.ByInterpreter(history.read_run(run_file(tmp_path)))
-    verdict = interpreters.free_threaded_threads(data)
+    data = across_interpreters.ByInterpreter(history.read_run(run_file(tmp_path)))
+    verdict = across_interpreters.free_threaded_threads(data)
     assert verdict.verdict.startswith("Only for code that shares no objects")
     assert any("cores busy but only" in line for line in verdict.evidence)
     # Threads that lose on task-local objects too: no contention to blame.
-    slow_local = interpreters.ByInterpreter(history.read_run(run_file(tmp_path / "b", local_threads=0.30)))
-    assert interpreters.free_threaded_threads(slow_local).verdict.startswith("False here")
+    slow_local = across_interpreters.ByInterpreter(
+        history.read_run(run_file(tmp_path / "b", local_threads=0.30))
+    )
+    assert across_interpreters.free_threaded_threads(slow_local).verdict.startswith("False here")
 
 
 def test_no_free_threaded_build_means_not_measured(tmp_path: Path) -> None:
@@ -171,12 +173,14 @@ def test_no_free_threaded_build_means_not_measured(tmp_path: Path) -> None:
     document = json.loads(path.read_text())
     document["benchmarks"] = [b for b in document["benchmarks"] if not b["extra_info"]["free_threaded"]]
     path.write_text(json.dumps(document))
-    verdict = interpreters.free_threaded_threads(interpreters.ByInterpreter(history.read_run(path)))
+    verdict = across_interpreters.free_threaded_threads(
+        across_interpreters.ByInterpreter(history.read_run(path))
+    )
     assert verdict.verdict == "Not measured in this run"
 
 
 def test_the_section_has_tables_memory_and_the_checksum_line(tmp_path: Path) -> None:
-    lines = "\n".join(interpreters.render_section(history.read_run(run_file(tmp_path)), {}))
+    lines = "\n".join(across_interpreters.render_section(history.read_run(run_file(tmp_path)), {}))
     assert "### cpu-python by interpreter" in lines
     assert "| cpython-3.13.0t (GIL off) |" in lines
     # Memory per added worker: (64 - 1) workers cost 63 x 4 MiB for subinterpreters.
@@ -238,7 +242,7 @@ def test_several_runs_add_their_scenarios_and_lost_updates(tmp_path: Path) -> No
         ]
     }
     path.write_text(json.dumps(document))
-    lines = "\n".join(interpreters.render_section([first, history.read_run(path)], {}))
+    lines = "\n".join(across_interpreters.render_section([first, history.read_run(path)], {}))
     assert "### shared-counter: lost updates by interpreter" in lines
     assert "| cpython-3.11.7 | none lost | none lost |" in lines
     assert "| cpython-3.13.0t (GIL off) | - | **1,633,576** of 4,000,000 (40.8%) |" in lines

@@ -17,7 +17,7 @@ import pytest
 from suite_cli import ROOT, WORKER_DEPENDENCIES, run_suite
 
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.harness import interpreters, launcher
+from suite.harness import executables, launcher
 from suite.spec.cases import Case
 
 
@@ -113,7 +113,7 @@ def test_subinterpreters_refuse_kinds_without_a_pure_task(python313: str) -> Non
 
 
 def test_probe_labels_this_interpreter() -> None:
-    here = interpreters.probe(sys.executable)
+    here = executables.probe(sys.executable)
     assert here.error is None
     assert here.label == f"cpython-{sys.version.split()[0]}"
 
@@ -122,7 +122,7 @@ def test_probe_of_something_that_is_not_python(tmp_path: Path) -> None:
     fake = tmp_path / "python9"
     fake.write_text("#!/bin/sh\nexit 3\n")
     fake.chmod(0o755)
-    probed = interpreters.probe(str(fake))
+    probed = executables.probe(str(fake))
     assert probed.error is not None
     assert "does not run as a Python interpreter" in probed.error
 
@@ -202,7 +202,7 @@ def test_faults_inside_subinterpreters_fail_the_case(
 
 @pytest.mark.skipif(sys.prefix == sys.base_prefix, reason="needs to run inside a virtual environment")
 def test_the_binary_a_venv_was_made_from_is_not_that_venv() -> None:
-    from suite.harness.interpreters import same_as_this
+    from suite.harness.executables import same_as_this
 
     base = Path(sys.base_prefix) / "bin" / Path(sys.executable).name
     if not base.exists() or os.path.realpath(base) != os.path.realpath(sys.executable):

@@ -172,7 +172,9 @@ def test_server_death_mid_fan_out_fails_the_cases_fast_and_is_not_restarted(
             "suite.harness.worker" in " ".join(_cmdline(p)) for p in descendants(proc.pid)
         ):
             assert time.monotonic() < deadline, log.read_text()
-            servers = [p for p in descendants(proc.pid) if "suite.harness.server" in " ".join(_cmdline(p))]
+            servers = [
+                p for p in descendants(proc.pid) if "suite.harness.httpbackend" in " ".join(_cmdline(p))
+            ]
             time.sleep(0.05)
         time.sleep(1.0)
         killed_at = time.monotonic()
@@ -189,10 +191,12 @@ def test_server_death_mid_fan_out_fails_the_cases_fast_and_is_not_restarted(
     for model in ("asyncio", "threads"):
         status, reason = reasons[model]
         assert status == "failed"
-        assert "the server backend died during the run (killed by signal SIGKILL)" in reason
+        assert (
+            "the backend suite.harness.httpbackend died during the run (killed by signal SIGKILL)" in reason
+        )
     assert "while this case ran" in reasons["asyncio"][1]
     assert len(servers) == 1
-    assert not any("suite.harness.server" in " ".join(_cmdline(p)) for p in descendants(os.getpid()))
+    assert not any("suite.harness.httpbackend" in " ".join(_cmdline(p)) for p in descendants(os.getpid()))
 
 
 def test_failed_and_timed_out_cases_are_saved_with_status_reason_and_traceback(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed
-from suite.harness import interpreters, launcher, procgroup
+from suite.harness import executables, launcher, procgroup
 from suite.spec.cases import Case
 
 BASE = Case(
@@ -116,7 +116,7 @@ def test_task_output_does_not_corrupt_the_protocol() -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env=interpreters.worker_env(sys.executable),
+        env=executables.worker_env(sys.executable),
         check=False,
     )
     assert done.returncode == 0, done.stderr

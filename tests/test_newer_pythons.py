@@ -220,7 +220,7 @@ def test_subinterpreters_use_concurrent_interpreters_from_314(venvs: dict[str, s
     if not newer:
         pytest.skip("no Python 3.14 or later found")
     code = (
-        "from suite.models.interpreters import Subinterpreter\n"
+        "from suite.models.subinterpreters import Subinterpreter\n"
         "s = Subinterpreter(); print(type(s._interp).__module__); s.close()\n"
     )
     for version, python in newer.items():

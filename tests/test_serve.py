@@ -25,7 +25,8 @@ from suite.harness.loadgen import (
     schedule,
     summary_ms,
 )
-from suite.harness.serving import ServeResult, extra_info, listener, run_serve_case
+from suite.harness.serve_case import ServeResult, extra_info, run_serve_case
+from suite.harness.serve_worker import listener
 from suite.servers._async import AsyncServing
 from suite.spec import registry
 from suite.spec.cases import Case, build
@@ -294,7 +295,7 @@ def test_serve_keys_in_a_batch_scenario_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_load_point_the_descriptor_limit_cannot_hold_is_refused(tmp_path: Path) -> None:
-    from suite.harness.serving import descriptor_problem
+    from suite.harness.serve_case import descriptor_problem
 
     case = build(load(write(tmp_path, SERVE.replace("[16, 256]", "[5000]"))))[0]
     problem = descriptor_problem(case, hard=4096)

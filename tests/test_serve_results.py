@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from suite.results import charts, serving, summary
+from suite.results import charts, loadpoints, summary
 from suite.results.findings import Measurements, serve_verdict, threads_for_web_servers
 from suite.results.history import Measurement
 
@@ -86,7 +86,7 @@ def test_the_summary_has_a_row_per_model_and_a_column_per_load_point() -> None:
 
 def test_a_model_that_fails_requests_holds_no_rate() -> None:
     failing = [info("asyncio", 8, "open", 400, 400.0, 20.0, errors={"timeout": 30})]
-    assert serving.sustained(failing) == {("asyncio", 8): None}
+    assert loadpoints.sustained(failing) == {("asyncio", 8): None}
 
 
 def test_serve_scenarios_rank_by_the_rate_held_within_the_slo() -> None:
@@ -98,9 +98,9 @@ def test_serve_scenarios_rank_by_the_rate_held_within_the_slo() -> None:
 
 
 def test_equal_rates_and_close_throughput_are_a_tie() -> None:
-    assert serving.tied_with((800.0, 900.0), (800.0, 850.0))
-    assert not serving.tied_with((800.0, 900.0), (800.0, 700.0))
-    assert not serving.tied_with((800.0, 900.0), (400.0, 950.0))
+    assert loadpoints.tied_with((800.0, 900.0), (800.0, 850.0))
+    assert not loadpoints.tied_with((800.0, 900.0), (800.0, 700.0))
+    assert not loadpoints.tied_with((800.0, 900.0), (400.0, 950.0))
 
 
 def test_threads_for_web_servers_is_checked_per_serve_scenario() -> None:
@@ -170,4 +170,4 @@ def test_compare_keys_serve_cases_by_load_point(make_run) -> None:  # type: igno
 
 @pytest.mark.parametrize("status", ["failed", "timeout"])
 def test_a_failed_load_point_is_named_in_capitals(status: str) -> None:
-    assert serving.cell({"status": status}) == status.upper()
+    assert loadpoints.cell({"status": status}) == status.upper()

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from suite.errors import ScenarioError, SuiteError
-from suite.harness import interpreters, worktrees
+from suite.errors import EXIT_BAD_INPUT, EXIT_FAILED, ScenarioError, SuiteError, exit_code
+from suite.harness import executables, worktrees
 from suite.harness.runstate import SAVED
 from suite.results import ab, history
 from suite.spec import sides as sidespec
-from suite.spec.scenario import Scenario, load_all
+from suite.spec.scenario import Scenario, load_all, load_reporting
 from suite.spec.sides import Side
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PytestArguments = Callable[[argparse.Namespace, Sequence[Path]], list[str]]
 
 
@@ -52,7 +51,7 @@ def _label(
 ) -> str:
     parts = []
     if python:
-        parts.append(interpreters.probe(python).label)
+        parts.append(executables.probe(python).label)
     parts += [f"{key.removeprefix('workload.')}={value}" for key, value in sets]
     if path:
         parts.append(f"code from {path}")
@@ -133,9 +132,7 @@ def _result(run: history.Run, sides: Sequence[Side]) -> ab.ABResult:
 
 
 def main(args: argparse.Namespace, terminated: list[int], build: PytestArguments) -> int:
-    from suite.cli import _exit_code, _report_problems
-
-    files, ok = _report_problems(args.paths or [Path("scenarios")])
+    files, ok = load_reporting(args.paths or [Path("scenarios")])
     if not ok:
         return EXIT_BAD_INPUT
     try:
@@ -149,7 +146,7 @@ def main(args: argparse.Namespace, terminated: list[int], build: PytestArguments
                         which = side_a if index == 0 else side_b
                         which = dataclasses.replace(which, remap=remap)
                         side_a, side_b = (which, side_b) if index == 0 else (side_a, which)
-            return _run(args, files, [side_a, side_b], terminated, build, _exit_code)
+            return _run(args, files, [side_a, side_b], terminated, build)
     except (ValueError, SuiteError) as exc:
         print(f"suite ab: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -161,12 +158,11 @@ def _run(
     sides: list[Side],
     terminated: list[int],
     build: PytestArguments,
-    exit_code: Callable[[int, list[int]], int],
 ) -> int:
     problems = _check(files, sides)
     for problem in problems:
         print(problem, file=sys.stderr)
-    unfit = [p.error for side in sides if side.python for p in interpreters.resolve([side.python]) if p.error]
+    unfit = [p.error for side in sides if side.python for p in executables.resolve([side.python]) if p.error]
     for problem in unfit:
         print(f"suite ab: --python {problem}", file=sys.stderr)
     if problems or unfit:
@@ -176,7 +172,7 @@ def _run(
         same = [sides[0], dataclasses.replace(sides[0], name="B")]
         code, run = _measure(args, files, same, floor, f"{args.save}-calibration", build)
         if run is None or code not in (0, 1):
-            return exit_code(code, terminated)
+            return exit_code(code, bool(terminated))
         calibration = _result(run, same)
         found = ab.calibrated_floor([c.change for c in calibration.cases if c.change])
         if found is not None:
@@ -186,7 +182,7 @@ def _run(
         )
     code, run = _measure(args, files, sides, floor, args.save, build)
     if run is None:
-        return exit_code(code, terminated)
+        return exit_code(code, bool(terminated))
     result = _result(run, sides)
     sys.stdout.write("\n" + ab.render_text(result))
     if args.fail_if_slower is not None:
@@ -196,4 +192,4 @@ def _run(
             print(f"slower: {c.scenario} {c.label}: {c.change.change_pct:+.1f}%", file=sys.stderr)
         if slower:
             return EXIT_FAILED
-    return exit_code(code, terminated)
+    return exit_code(code, bool(terminated))

@@ -53,7 +53,8 @@ class Backend:
         except TimeoutError:
             self.stop()
             raise BackendError(
-                f"the {self.name} backend did not report ready within {self.ready_timeout_s:g} s"
+                f"the backend suite.harness.{self.name} did not report ready "
+                f"within {self.ready_timeout_s:g} s"
             ) from None
         finally:
             reader.close()
@@ -62,7 +63,9 @@ class Backend:
             detail = stderr_tail(self._stderr)
             code = exit_reason(self.proc.returncode)
             self.stop()
-            raise BackendError(f"the {self.name} backend exited before it was ready ({code})\n{detail}")
+            raise BackendError(
+                f"the backend suite.harness.{self.name} exited before it was ready ({code})\n{detail}"
+            )
         self.endpoint = ready
         return ready
 
@@ -71,8 +74,8 @@ class Backend:
         if self.proc is not None and self.proc.poll() is not None:
             tail = stderr_tail(self._stderr)
             raise BackendError(
-                f"the {self.name} backend died during the run ({exit_reason(self.proc.returncode)})"
-                + (f"; its last words: {tail}" if tail else "")
+                f"the backend suite.harness.{self.name} died during the run "
+                f"({exit_reason(self.proc.returncode)})" + (f"; its last words: {tail}" if tail else "")
             )
 
     def stop(self) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable, Terminated
-from suite.harness import groups, launcher, metrics, serving, workcount
+from suite.harness import groups, launcher, metrics, serve_case, workcount
 from suite.harness.backend import BackendError
-from suite.harness.interpreters import Interpreter
+from suite.harness.executables import Interpreter
 from suite.harness.launcher import CaseResult
 from suite.harness.runstate import BASELINES, CASES, COUNTS, OUTCOMES, RECORDS
 from suite.spec import registry
@@ -93,8 +93,8 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
         pytest.fail(f"{case.scenario} {case.id}: {failure.reason}\n{failure.detail}", pytrace=False)
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
-    if isinstance(result, serving.ServeResult):
-        info = serving.extra_info(result)
+    if isinstance(result, serve_case.ServeResult):
+        info = serve_case.extra_info(result)
     else:
         baselines = request.config.stash[BASELINES]
         where = (case.scenario, python.label, case.side)
@@ -114,7 +114,7 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
 
 def _measure(
     request: pytest.FixtureRequest, module: pytest.Module, case: Case, python: Interpreter
-) -> CaseResult | serving.ServeResult:
+) -> CaseResult | serve_case.ServeResult:
     """The case's result: from its scenario's interleaved group, or measured alone now."""
     found = groups.outcome(module, request.session, request.node.callspec.id)
     if isinstance(found, Exception):
@@ -126,7 +126,7 @@ def _measure(
     except BackendError as exc:
         raise CaseFailed(str(exc)) from None
     if case.mode == "serve":
-        return serving.run_serve_case(case, python=python.path, endpoint=endpoint)
+        return serve_case.run_serve_case(case, python=python.path, endpoint=endpoint)
     return launcher.run_case(case, python=python.path, endpoint=endpoint)
 
 

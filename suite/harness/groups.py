@@ -19,9 +19,9 @@ import pytest
 
 from suite.errors import CaseFailed
 from suite.harness.backend import BackendError
-from suite.harness.capacity import CapacityProbe
 from suite.harness.interleave import Adapt, Job, Outcome, run_interleaved
 from suite.harness.paired import Plan, run_paired
+from suite.harness.probe import CapacityProbe
 from suite.harness.progress import fmt_duration
 from suite.harness.runstate import BACKENDS, CASES, GROUPS, INTERLEAVED, PROBE
 from suite.spec import registry

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.harness import environment, interpreters, procgroup, protocol, resources
+from suite.harness import environment, executables, procgroup, protocol, resources
 from suite.harness.procgroup import stop_group
 from suite.spec.cases import Case
 
@@ -177,7 +177,7 @@ class Session:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env=procgroup.child_env({**interpreters.worker_env(python), **native_env(case)}),
+            env=procgroup.child_env({**executables.worker_env(python), **native_env(case)}),
             start_new_session=True,
         )
         assert self.proc.stdin is not None

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from suite.errors import ScenarioError
-from suite.harness import benchcases, environment, groups, interpreters
+from suite.harness import benchcases, environment, executables, groups
 from suite.harness.backend import Backends
-from suite.harness.interpreters import Interpreter
+from suite.harness.executables import Interpreter
 from suite.harness.progress import Progress
 from suite.harness.runstate import (
     BACKENDS,
@@ -41,7 +41,7 @@ from suite.harness.runstate import (
     SAVED,
     SCENARIOS,
 )
-from suite.results import capacity, saving, summary
+from suite.results import machine, saving, summary
 from suite.results.ab import MIN_CYCLES
 from suite.spec import registry
 from suite.spec.cases import Case, Overrides, build
@@ -141,7 +141,7 @@ class ScenarioFile(pytest.Module):
     def _collect(self) -> None:
         self.scenario = load(self.path)
         self.config.stash[SCENARIOS][self.scenario.name] = self.scenario.description or ""
-        pythons = interpreters.resolve(self.config.getoption("suite_python"))
+        pythons = executables.resolve(self.config.getoption("suite_python"))
         known = self.config.stash[CASES]
         for case in build(self.scenario, overrides(self.config)):
             for python in pythons:
@@ -155,7 +155,7 @@ class ScenarioFile(pytest.Module):
         for side in sides:
             self.scenario = load_side(self.path, side)
             self.config.stash[SCENARIOS].setdefault(self.scenario.name, self.scenario.description or "")
-            (python,) = interpreters.resolve([side.python] if side.python else None)
+            (python,) = executables.resolve([side.python] if side.python else None)
             for case in build(self.scenario, overrides(self.config)):
                 case_id = f"{case.id}-{side.name}"
                 # Each pair of processes measures enough cycles for a verdict of its own.
@@ -238,9 +238,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         for line in summary.render(outcomes, list(registry.runners()), list(registry.servers())):
             terminalreporter.write_line(line)
     seen = _capacity(config)
-    text = capacity.paragraph(seen["readings"], seen["cpus"])
+    text = machine.paragraph(seen["readings"], seen["cpus"])
     if text is not None:
-        details = len(capacity.warnings(seen["readings"], seen["cpus"]))
+        details = len(machine.warnings(seen["readings"], seen["cpus"]))
         terminalreporter.write_line(
             text
             + (

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from suite.harness.backend import Backends
-from suite.harness.capacity import CapacityProbe
+from suite.harness.executables import Interpreter
 from suite.harness.interleave import Outcome
-from suite.harness.interpreters import Interpreter
 from suite.harness.launcher import CaseResult
+from suite.harness.probe import CapacityProbe
 from suite.harness.progress import Progress
 from suite.harness.workcount import Count
 from suite.spec.cases import Case
@@ -42,6 +42,6 @@ GROUPS = pytest.StashKey[dict[str, dict[str, Outcome]]]()
 #: What each interleaved scenario ran side by side (its seed, cases, and who ran alone).
 INTERLEAVED = pytest.StashKey[dict[str, dict[str, Any]]]()
 #: Instructions per task by (scenario, side, interpreter path, parameters), counted once each.
-COUNTS = pytest.StashKey[dict[tuple[str, str, str, str], Count]]()
+COUNTS = pytest.StashKey[dict[tuple[str, str, str], Count]]()
 #: The capacity probe, started at the first scenario.
 PROBE = pytest.StashKey[CapacityProbe]()

@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from suite.harness import interpreters
+from suite.harness import executables
 from suite.harness.launcher import NATIVE_ENV
 from suite.spec import registry
 from suite.spec.cases import Case
@@ -113,7 +113,7 @@ def _count(case: Case, python: str) -> Count:
     task = task_of(case)
     if task is None:
         return Count(None, f"the {case.kind} kind has no task of its own to count")
-    env = {**interpreters.worker_env(python), "PYTHONHASHSEED": "0", **dict.fromkeys(NATIVE_ENV, "1")}
+    env = {**executables.worker_env(python), "PYTHONHASHSEED": "0", **dict.fromkeys(NATIVE_ENV, "1")}
     runs = [
         subprocess.Popen(
             _command(python, task, n), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env

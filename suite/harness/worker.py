@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from suite.errors import LostUpdates, SuiteError
-from suite.harness import environment, native, procgroup, protocol, resources, stats
+from suite.harness import environment, native, procgroup, protocol, resources, serve_worker, stats
 from suite.harness.resources import raise_descriptor_limit
 from suite.models import RoundResult, Runner
 from suite.spec import registry
@@ -267,11 +267,7 @@ def main() -> int:
         paced = sys.stdin if job.get("paced") else None
         case = Case(**job["case"])
         if case.mode == "serve":
-            # Only serve mode needs the load generator's HTTP parser (httptools): a batch
-            # worker must start under an interpreter that lacks it.
-            from suite.harness import serving
-
-            serving.serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
+            serve_worker.serve(case, job.get("endpoint"), out, job.get("scratch"), sys.stdin)
             # Everything is reported: leave now. A handler thread that hangs (a fault)
             # would otherwise hold the interpreter's exit, which joins pool threads.
             out.flush()

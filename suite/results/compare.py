@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from suite.results import ab, capacity, paired, serving
+from suite.results import ab, loadpoints, machine, paired
 from suite.results.history import Measurement, Run
 from suite.results.robust import ALPHA, can_reach_significance, p_value
 from suite.results.summary import fmt_time
@@ -159,7 +159,7 @@ def serve_table(scenario: str, cases: Sequence[Measurement]) -> Table:
         [
             f"{model}-w{workers}",
             *(
-                serving.cell(by_key[(model, workers, p)].info) if (model, workers, p) in by_key else ""
+                loadpoints.cell(by_key[(model, workers, p)].info) if (model, workers, p) in by_key else ""
                 for p in points
             ),
         ]
@@ -255,7 +255,7 @@ def drift_pct(a: Run, b: Run, scenario: str) -> float | None:
     seen = []
     for run in (a, b):
         readings = [r for r in run.probe_readings if r.get("scenario") == scenario] or run.probe_readings
-        seen.append(capacity.summary(readings))
+        seen.append(machine.summary(readings))
     first, second = seen
     if first is None or second is None:
         return None
@@ -585,7 +585,7 @@ def compare(
 
 def machine_tables(runs: Sequence[Run]) -> list[Table]:
     """The capacity probe of each run side by side (none when no run has readings)."""
-    seen = [(run, capacity.summary(run.probe_readings)) for run in runs]
+    seen = [(run, machine.summary(run.probe_readings)) for run in runs]
     if all(s is None for _, s in seen):
         return []
     first = next(s for _, s in seen if s is not None)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results import capacity, interpreters, paired, serving
+from suite.results import across_interpreters, loadpoints, machine, paired
 from suite.results.charts import charts
 from suite.results.history import Measurement, Run
 from suite.results.paired import NOT_SETTLED, Interval
@@ -301,13 +301,13 @@ def threads_for_web_servers(ms: Measurements) -> Verdict:
     for scenario in scenarios:
         cases = ms.by_scenario[scenario]
         slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
-        ranked = serving.best_by_model(cases)
+        ranked = loadpoints.best_by_model(cases)
         threads = next((row for row in ranked if row[0] == "threads"), None)
         if threads is None:
             continue
         best = ranked[0] if ranked[0][0] != "threads" else (ranked[1] if len(ranked) > 1 else ranked[0])
         evidence.append(
-            f"{scenario}: {serving.describe(*threads, slo)}; best other: {serving.describe(*best, slo)}"
+            f"{scenario}: {loadpoints.describe(*threads, slo)}; best other: {loadpoints.describe(*best, slo)}"
         )
         # Each load point is measured once, not paired: a scenario counts only where the
         # held rate and the closed-loop throughput agree, with a margin.
@@ -554,11 +554,11 @@ def machine_lines(run: Run) -> list[str]:
 
 def capacity_lines(run: Run) -> list[str]:
     """What the capacity probe saw, and where the machine gave less than it claims."""
-    seen = capacity.summary(run.probe_readings)
+    seen = machine.summary(run.probe_readings)
     if seen is None:
         return []
     cpus = run.capacity.get("cpus")
-    text = capacity.paragraph(run.probe_readings, cpus)
+    text = machine.paragraph(run.probe_readings, cpus)
     details = len(run.capacity_warnings())
     notes = "1 note per scenario is" if details == 1 else f"{details} notes per scenario are"
     more = f" ({notes} in `suite report`'s folded warnings.)" if details else ""
@@ -579,17 +579,19 @@ class ScenarioVerdict:
 
 def serve_verdict(scenario: str, cases: list[Measurement], question: str) -> ScenarioVerdict:
     """A serve scenario's winner: the most requests a second held within the SLO."""
-    ranked = serving.best_by_model(cases)
+    ranked = loadpoints.best_by_model(cases)
     slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
     model, workers, top = ranked[0]
     tied = [
         f"{m} ({w} workers)" if w and m != "sequential" else m
         for m, w, s in ranked[1:]
-        if serving.tied_with(top, s)
+        if loadpoints.tied_with(top, s)
     ]
-    second = serving.describe(*ranked[1], slo) if len(ranked) > 1 else "-"
-    last = serving.describe(*ranked[-1], slo) if len(ranked) > 2 else "-"
-    return ScenarioVerdict(scenario, question, serving.describe(model, workers, top, slo), tied, second, last)
+    second = loadpoints.describe(*ranked[1], slo) if len(ranked) > 1 else "-"
+    last = loadpoints.describe(*ranked[-1], slo) if len(ranked) > 2 else "-"
+    return ScenarioVerdict(
+        scenario, question, loadpoints.describe(model, workers, top, slo), tied, second, last
+    )
 
 
 def scenario_verdicts(ms: Measurements, questions: dict[str, str]) -> list[ScenarioVerdict]:
@@ -718,7 +720,7 @@ def render(
             "window and their p99 latency (~: saturated, under 95% of the offered rate, over 1% "
             "failed or over the SLO; !: requests failed).",
             "",
-            *serving.markdown_table([m.info for m in cases], list(registry.servers())),
+            *loadpoints.markdown_table([m.info for m in cases], list(registry.servers())),
             "",
         ]
         failures = ms.failures(scenario)
@@ -728,7 +730,7 @@ def render(
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
     if across:
-        out += interpreters.render_section(across, across_plots or {})
+        out += across_interpreters.render_section(across, across_plots or {})
     missing = sorted(
         set(registry.runners())
         - {m.model for m in run.measurements}
@@ -819,7 +821,7 @@ def write_findings(
     (each scenario from the last of them that has it)."""
     described = descriptions(run, scenarios)
     plots = _save_charts(run, out, plots_folder)
-    if across and len(interpreters.ByInterpreter(across).interpreters) < 2:
+    if across and len(across_interpreters.ByInterpreter(across).interpreters) < 2:
         raise ValueError("--interpreters needs runs under several interpreters; these ran under one")
     across_plots: dict[str, list[str]] = {}
     for other in across:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, ValidationError
 
 from suite.errors import SuiteError
-from suite.results import capacity
+from suite.results import machine
 
 RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
 #: The name pytest-benchmark gives a run saved without a name: commit, date, time, and
@@ -192,7 +192,7 @@ class Run:
 
     def capacity_warnings(self) -> list[str]:
         """Where the capacity probe saw the machine give less than it claims, or change."""
-        return capacity.warnings(self.probe_readings, self.capacity.get("cpus"))
+        return machine.warnings(self.probe_readings, self.capacity.get("cpus"))
 
     @property
     def label(self) -> str:

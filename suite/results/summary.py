@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from suite.results import serving
+from suite.results import loadpoints
 
 #: The server used this share of the round in CPU time: it, not the model, may be the limit.
 SERVER_BUSY = 0.8
@@ -232,8 +232,8 @@ def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequ
             for i in infos
             if (i["scenario"], i.get("interpreter"), i.get("side")) == (scenario, interpreter, side)
         ]
-        if any(serving.is_serve(i) for i in everything):
-            lines += ["", *serving.summary_lines(scenario, everything, server_order)]
+        if any(loadpoints.is_serve(i) for i in everything):
+            lines += ["", *loadpoints.summary_lines(scenario, everything, server_order)]
             continue
         # Models that cannot run here get one line, not a column of empty cells.
         cases = [i for i in everything if i["status"] != "unavailable"]

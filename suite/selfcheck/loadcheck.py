@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from suite.harness.loadgen import LoadReport
-from suite.harness.serving import listener, run_generator
+from suite.harness.serve_case import run_generator
+from suite.harness.serve_worker import listener
 from suite.spec import registry
 from suite.workloads.sleep import SleepWorkload
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -356,6 +357,15 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             files.append(path)
     return files
+
+
+def load_reporting(paths: Iterable[Path]) -> tuple[list[Path], bool]:
+    """The good scenario files under ``paths``, and whether there were no problems; each
+    problem is printed to stderr (file, line, key and what was expected)."""
+    scenarios, problems = load_all(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return [s.path for s in scenarios], not problems
 
 
 def load_all(paths: Iterable[Path]) -> tuple[list[Scenario], list[Problem]]:

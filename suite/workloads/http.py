@@ -1,6 +1,6 @@
 """HTTP requests to a real local aiohttp server: the web-service fan-out question.
 
-Each task is one GET to the suite's backend (:mod:`suite.harness.server`), which waits the task's
+Each task is one GET to the suite's backend (:mod:`suite.harness.httpbackend`), which waits the task's
 latency and answers its body. Clients, one per model and equally fair:
 
 - async models: one ``aiohttp.ClientSession`` per worker process, its connector limited
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from suite.workloads import Workload, WorkloadParams
 
-#: What the backend server (:mod:`suite.harness.server`) accepts; it refuses more with 400.
+#: What the backend server (:mod:`suite.harness.httpbackend`) accepts; it refuses more with 400.
 MAX_LATENCY_MS = 60_000.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -92,7 +92,7 @@ class HttpWorkload(Workload):
     kind = "http"
     Params = HttpParams
     summary = "GET requests to a local aiohttp server with set latency and body size"
-    backend = "server"
+    backend = "httpbackend"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -1,6 +1,6 @@
 """What the capacity probe saw during a run, in words: when the machine gave less.
 
-Readings come from :mod:`suite.harness.capacity`: each has its time, the scenario (and
+Readings come from :mod:`suite.harness.probe`: each has its time, the scenario (and
 cycle) it was taken before, the single-core loop time and the available parallelism.
 """
 

@@ -1,6 +1,6 @@
 """The HTTP backend: an aiohttp server on uvloop, in a process of its own, loopback only.
 
-``python -m suite.harness.server`` binds 127.0.0.1 on a port the OS picks and prints one JSON
+``python -m suite.harness.httpbackend`` binds 127.0.0.1 on a port the OS picks and prints one JSON
 line, ``{"url": ..., "pid": ..., "nofile": ...}``, once it accepts connections. Requests:
 
 ``GET /work?i=N&latency_ms=L&body_bytes=B&seed=S&error_rate=E``

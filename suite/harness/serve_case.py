@@ -1,92 +1,30 @@
-"""Serve mode in the harness: the model as a server in a worker, loaded by a generator.
+"""Serve mode, the parent's half: load a serving worker, read it, judge the case.
 
-One case is one model x workers x load point. The worker (:func:`serve`) binds a
-listening socket on 127.0.0.1 (port from the OS), starts the server model on it outside
-any timing, says ``ready`` with the port, and serves until its parent says ``stop``. The
-parent (:func:`run_serve_case`) runs the load generator (:mod:`suite.harness.loadgen`)
-in a process of its own against that port, reads the server's CPU time before and after
-(its whole process tree), asks the worker whether its server is whole, stops it, and
-judges the case: failed when the server died or stopped answering, degraded when
-requests failed or the generator, not the server, was the limit.
+One case is one model x workers x load point. The worker serves the model
+(:mod:`suite.harness.serve_worker`); the parent (:func:`run_serve_case`) runs the load
+generator (:mod:`suite.harness.loadgen`) in a process of its own against its port, reads
+the server's CPU time before and after (its whole process tree), asks the worker whether
+its server is whole, stops it, and judges the case: failed when the server died or
+stopped answering, degraded when requests failed or the generator, not the server, was
+the limit.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 from suite.errors import CaseFailed
-from suite.harness import environment, launcher, protocol, resources
+from suite.harness import launcher, protocol, resources
 from suite.harness.loadgen import DRAIN_S, LAG_LIMIT_MS, LoadReport, report_from_json
-from suite.spec import registry
+from suite.harness.serve_worker import DESCRIPTOR_MARGIN, STATUS
 from suite.spec.cases import Case
-
-#: Descriptors beyond a load point's connections that the server and generator keep.
-DESCRIPTOR_MARGIN = 64
-STATUS = "status"
-
-
-# The worker's side.
-
-
-def listener() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))  # loopback only
-    sock.listen(4096)
-    return sock
-
-
-def serve(
-    case: Case, endpoint: dict[str, Any] | None, out: TextIO, scratch: str | None, control: TextIO
-) -> None:
-    """Serve ``case``'s model until ``control`` says anything but ``status``."""
-    limit = resources.raise_descriptor_limit()
-    protocol.send(out, protocol.HELLO, pid=os.getpid(), env=environment.describe())
-    server_class = registry.server(case.model)
-    workload_class = registry.workload(case.kind)
-    reason = server_class.unavailable_reason() or workload_class.unavailable_reason()
-    if reason is not None:
-        protocol.send(out, protocol.UNAVAILABLE, reason=reason)
-        return
-    assert case.load is not None
-    needed = case.load["connections"] + DESCRIPTOR_MARGIN
-    if needed > limit:
-        raise CaseFailed(f"the server would need {needed} file descriptors but RLIMIT_NOFILE allows {limit}")
-    workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
-    sock = listener()
-    server = server_class(workload, case.workers, case.fanout)
-    began = time.perf_counter()
-    server.start(sock)
-    protocol.send(
-        out,
-        protocol.READY,
-        startup_s=time.perf_counter() - began,
-        start_method=server.start_method,
-        port=sock.getsockname()[1],
-    )
-    try:
-        for line in control:
-            if line.strip() != STATUS:
-                break
-            protocol.send(out, STATUS, failure=server.failure())
-        uss, pss = resources.unique_and_proportional_bytes()
-        memory = {"rss_end_bytes": resources.rss_bytes(), "uss_bytes": uss, "pss_bytes": pss}
-    finally:
-        server.stop()
-        sock.close()
-    protocol.send(out, protocol.DONE, **memory)
-
-
-# The parent's side.
 
 
 @dataclass

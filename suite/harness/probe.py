@@ -5,7 +5,7 @@ they seem to. The probe is a fixed pure-Python loop (the ``cpu`` kind's task), t
 one process alone (single-core speed) and then in one process per usable CPU at once
 (available parallelism: the sum over those processes of alone-time / their time, so 2.0
 on 2 idle cores and 1.3 when a neighbour takes most of one). It runs in a process of its
-own (``python -m suite.harness.capacity``), started once per run, never in pytest's.
+own (``python -m suite.harness.probe``), started once per run, never in pytest's.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class CapacityProbe:
 
         self.readings: list[dict[str, Any]] = []
         self._proc = subprocess.Popen(
-            [python, "-m", "suite.harness.capacity"],
+            [python, "-m", "suite.harness.probe"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
