@@ -169,7 +169,7 @@ def test_a_missing_dependency_is_reported_unavailable_with_the_reason(
     assert unavailable == {f"cpython-{version}" for version in venvs}
     for case in cases:
         if case["status"] == "unavailable":
-            assert case["reason"] == "uvloop is not installed for this interpreter: pip install uvloop"
+            assert case["reason"] == "uvloop is not installed for this interpreter (pip install uvloop)"
 
 
 def test_one_run_compares_each_interpreter_on_its_own(

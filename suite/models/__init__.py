@@ -2,7 +2,8 @@
 
 A model is one module in this package that defines :class:`Runner` subclasses and lists
 them in ``RUNNERS``. Runners live only in a worker process, never in pytest's. Models may
-import :mod:`suite.workloads`, :mod:`suite.tasks` and :mod:`suite.errors`, never
+import :mod:`suite.workloads`, :mod:`suite.tasks`, :mod:`suite.loops` and
+:mod:`suite.errors`, never
 :mod:`suite.harness`, :mod:`suite.spec` or :mod:`suite.results`.
 """
 

@@ -7,9 +7,8 @@ indices from one shared iterator until none are left.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from collections.abc import Callable
 
+from suite.loops import LoopFactory, OnUvloop
 from suite.models import RoundResult, Runner, timed_async
 from suite.workloads import TaskInput, TimedValue
 
@@ -23,7 +22,7 @@ class AsyncioRunner(Runner):
     _loop_runner: asyncio.Runner | None = None
     _result: RoundResult | None = None
 
-    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    def loop_factory(self) -> LoopFactory | None:
         return None
 
     def start(self) -> None:
@@ -87,21 +86,9 @@ class AsyncioRunner(Runner):
                 self._loop_runner.close()
 
 
-class UvloopRunner(AsyncioRunner):
+class UvloopRunner(OnUvloop, AsyncioRunner):
     name = "uvloop"
     summary = "coroutines on asyncio with uvloop's event loop (libuv)"
-    order = 11
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        if importlib.util.find_spec("uvloop") is None:
-            return "uvloop is not installed for this interpreter: pip install uvloop"
-        return None
-
-    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop]:
-        import uvloop
-
-        return uvloop.new_event_loop
 
 
 RUNNERS = (AsyncioRunner, UvloopRunner)

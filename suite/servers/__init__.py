@@ -7,7 +7,8 @@ work, and keeps connections alive. The harness binds the listening socket (127.0
 a port the OS picks), hands it to :meth:`Server.start`, points a load generator at it
 and calls :meth:`Server.stop`.
 
-Servers may import :mod:`suite.workloads`, :mod:`suite.tasks` and :mod:`suite.errors`,
+Servers may import :mod:`suite.workloads`, :mod:`suite.tasks`, :mod:`suite.loops` and
+:mod:`suite.errors`,
 nothing else of the suite; the harness runs them, never the other way round.
 """
 
@@ -76,15 +77,6 @@ class Server(abc.ABC):
     @property
     def start_method(self) -> str | None:
         return None
-
-
-def uvloop_missing() -> str | None:
-    """Why the uvloop server models cannot run here (what to install), or ``None``."""
-    import importlib.util
-
-    if importlib.util.find_spec("uvloop") is None:
-        return "uvloop is not installed for this interpreter (pip install uvloop)"
-    return None
 
 
 class ProcessFamily:

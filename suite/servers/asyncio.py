@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Callable
 
-from suite.servers import Server, uvloop_missing
+from suite.loops import LoopFactory, OnUvloop
+from suite.servers import Server
 from suite.servers._async import run_loop
 
 
@@ -20,7 +20,7 @@ class AsyncioServer(Server):
     _loop: asyncio.AbstractEventLoop | None = None
     _stopped: asyncio.Event | None = None
 
-    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    def loop_factory(self) -> LoopFactory | None:
         return None
 
     def start(self, listener: socket.socket) -> None:
@@ -49,19 +49,9 @@ class AsyncioServer(Server):
             self._thread.join(timeout=5)
 
 
-class UvloopServer(AsyncioServer):
+class UvloopServer(OnUvloop, AsyncioServer):
     name = "uvloop"
     summary = "the asyncio server on uvloop's event loop (libuv)"
-    order = 11
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return super().unavailable_reason() or uvloop_missing()
-
-    def loop_factory(self) -> Callable[[], asyncio.AbstractEventLoop] | None:
-        import uvloop
-
-        return uvloop.new_event_loop
 
 
 SERVERS = [AsyncioServer, UvloopServer]

@@ -9,12 +9,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-from collections.abc import Callable
 from typing import Any
 
-from suite.servers import ProcessFamily, Server, uvloop_missing
+from suite import loops
+from suite.servers import ProcessFamily, Server
 from suite.servers._async import run_loop
 from suite.servers._sync import answer_one
 from suite.servers.http11 import handle
@@ -42,12 +41,14 @@ def _serve_sync(ready: Any, workload: Workload, fanout: int, listener: socket.so
 def _serve_async(
     ready: Any, use_uvloop: bool, workload: Workload, fanout: int, listener: socket.socket
 ) -> None:
-    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    if use_uvloop:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    run_loop(factory, workload, fanout, PER_PROCESS_LIMIT, listener, lambda *_: ready.wait(timeout=60))
+    run_loop(
+        loops.factory(use_uvloop),
+        workload,
+        fanout,
+        PER_PROCESS_LIMIT,
+        listener,
+        lambda *_: ready.wait(timeout=60),
+    )
 
 
 class PreforkServer(Server):
@@ -92,7 +93,7 @@ class PreforkUvloopServer(PreforkAsyncioServer):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return super().unavailable_reason() or uvloop_missing()
+        return super().unavailable_reason() or loops.uvloop_missing()
 
 
 SERVERS = [PreforkServer, PreforkAsyncioServer, PreforkUvloopServer]

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from suite import tasks as purework
 
 MAX_TASKS = 1_000_000
+#: ``--quick`` runs this fraction of each task's work (see :meth:`WorkloadParams.quick`).
+QUICK_DIVISOR = 4
 #: The most bytes a task receives or returns (``payload``).
 MAX_PAYLOAD = 1 << 30
 
@@ -86,9 +88,16 @@ class WorkloadParams(BaseModel):
             raise ValueError(f"fault.at_task is {self.fault.at_task} but tasks run 0 .. {self.tasks - 1}")
         return self
 
+    #: The fields ``--quick`` divides by :data:`QUICK_DIVISOR` (an integer stays at least 1).
+    quick_fields: ClassVar[tuple[str, ...]] = ()
+
     def quick(self) -> Self:
         """Smaller parameters for ``--quick``: same shape, a fraction of the work."""
-        return self
+        update = {}
+        for name in self.quick_fields:
+            value = getattr(self, name)
+            update[name] = max(1, value // QUICK_DIVISOR) if isinstance(value, int) else value / QUICK_DIVISOR
+        return self.model_copy(update=update) if update else self
 
     def bind_to(self, folder: Path) -> Self:
         """These parameters with paths made absolute against the scenario file's folder."""
@@ -134,6 +143,7 @@ class Workload(abc.ABC):
         self.scratch = scratch
         self.fault = self.fault_spec()
         self._inputs: list[TaskInput] = []
+        self._pure: Callable[[int], int] | None = None
         self._out_bytes = params.payload.out_bytes if params.payload is not None else 0
 
     @classmethod
@@ -210,9 +220,19 @@ class Workload(abc.ABC):
     async def close_async(self) -> None:
         self.close()
 
-    @abc.abstractmethod
     def run_task(self, index: int) -> int:
-        """Do task ``index`` (0-based) and return an int folded into the round checksum."""
+        """Do task ``index`` (0-based) and return an int folded into the round checksum.
+
+        The default runs the :mod:`suite.tasks` function that :meth:`pure_task` names, so
+        a kind that has one defines its task once; the others override this.
+        """
+        run = self._pure
+        if run is None:
+            task = self.pure_task()
+            if task is None:
+                raise NotImplementedError(f"the {self.kind} kind defines neither run_task nor pure_task")
+            run = self._pure = purework.bind(*task)
+        return run(index)
 
     async def run_task_async(self, index: int) -> int:
         """The same task inside a coroutine.
@@ -280,8 +300,9 @@ class Workload(abc.ABC):
         return None
 
     def pure_task(self) -> tuple[str, dict[str, Any]] | None:
-        """The task as a :mod:`suite.tasks` kind and its arguments, for runners that
-        can import nothing else (subinterpreters); ``None`` if the kind has none."""
+        """The task as a :mod:`suite.tasks` kind and its arguments: what :meth:`run_task`
+        runs by default, what a runner that can import nothing else runs
+        (subinterpreters) and what valgrind counts; ``None`` if the kind has none."""
         return None
 
     def counters(self) -> dict[str, float]:

@@ -26,7 +26,7 @@ from typing import Any, Self
 
 from pydantic import Field
 
-from suite.tasks import call_arguments, callable_task, fold, resolve
+from suite.tasks import call_arguments, fold, resolve
 from suite.workloads import Workload, WorkloadParams
 
 TARGET = (
@@ -154,10 +154,6 @@ class CallableWorkload(Workload):
         resolve(p.target, p.path)  # imported here, outside the timed rounds
         if p.async_target is not None:
             resolve(p.async_target, p.path)
-
-    def run_task(self, index: int) -> int:
-        p = self.params
-        return callable_task(index, p.target, p.path, p.args, p.kwargs, p.index_arg)
 
     async def run_task_async(self, index: int) -> int:
         p = self.params

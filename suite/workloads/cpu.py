@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field
 
-from suite.tasks import cpu_task
 from suite.workloads import CpuBound, WorkloadParams
 
 
 class CpuParams(WorkloadParams):
+    quick_fields = ("iterations",)
     iterations: int = Field(ge=1, le=10**9, description="loop iterations per task")
     constants: Literal["shared", "local"] = Field(
         default="shared",
@@ -19,18 +19,12 @@ class CpuParams(WorkloadParams):
         "objects from a lack of parallelism",
     )
 
-    def quick(self) -> Self:
-        return self.model_copy(update={"iterations": max(1, self.iterations // 4)})
-
 
 class CpuWorkload(CpuBound):
     kind = "cpu"
     Params = CpuParams
     summary = "pure-Python loop per task (holds the GIL)"
     params: CpuParams
-
-    def run_task(self, index: int) -> int:
-        return cpu_task(index, self.params.iterations, self.params.constants)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "cpu", {"iterations": self.params.iterations, "constants": self.params.constants}

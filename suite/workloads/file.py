@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
-from suite.tasks import file_task, text
+from suite.tasks import text
 from suite.workloads import Workload, WorkloadParams
 
 
 class FileParams(WorkloadParams):
+    quick_fields = ("bytes",)
     bytes: int = Field(ge=1, le=256 * 1024 * 1024, description="size of each task's file")
     fsync: bool = Field(default=False, description="force each file to the disk before reading it back")
-
-    def quick(self) -> Self:
-        return self.model_copy(update={"bytes": max(1, self.bytes // 4)})
 
 
 class FileWorkload(Workload):
@@ -50,9 +48,6 @@ class FileWorkload(Workload):
         if self._own_folder is not None:
             shutil.rmtree(self._own_folder, ignore_errors=True)
             self._own_folder = None
-
-    def run_task(self, index: int) -> int:
-        return file_task(index, self.folder(), self.params.bytes, self.params.fsync)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "file", {"folder": self.folder(), "size": self.params.bytes, "fsync": self.params.fsync}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field
 
-from suite.tasks import buffer, hash_task
+from suite.tasks import buffer
 from suite.workloads import CpuBound, WorkloadParams
 
 # hashlib.algorithms_guaranteed, spelled out so type checkers and the JSON Schema see it.
@@ -29,12 +29,10 @@ Algorithm = Literal[
 
 
 class HashParams(WorkloadParams):
+    quick_fields = ("repeat",)
     bytes: int = Field(ge=1, le=256 * 1024 * 1024, description="buffer size hashed per repeat")
     algorithm: Algorithm = Field(default="sha256", description="a hashlib.algorithms_guaranteed name")
     repeat: int = Field(default=1, ge=1, le=100_000, description="times each task hashes the buffer")
-
-    def quick(self) -> Self:
-        return self.model_copy(update={"repeat": max(1, self.repeat // 4)})
 
 
 class HashWorkload(CpuBound):
@@ -45,10 +43,6 @@ class HashWorkload(CpuBound):
 
     def prepare(self, concurrency: int) -> None:
         buffer(self.params.bytes)  # made here, outside the timed rounds
-
-    def run_task(self, index: int) -> int:
-        p = self.params
-        return hash_task(index, p.bytes, p.algorithm, p.repeat)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         p = self.params

@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from suite.workloads import Workload, WorkloadParams
+from suite.workloads import QUICK_DIVISOR, Workload, WorkloadParams
 
 #: What the backend server (:mod:`suite.harness.httpbackend`) accepts; it refuses more with 400.
 MAX_LATENCY_MS = 60_000.0
@@ -77,12 +77,12 @@ class HttpParams(WorkloadParams):
         return self
 
     def quick(self) -> Self:
-        if self.latency_ms is not None:
-            return self.model_copy(update={"latency_ms": self.latency_ms / 4})
-        assert self.latency is not None
-        return self.model_copy(
-            update={"latency": self.latency.model_copy(update={"mean_ms": self.latency.mean_ms / 4})}
-        )
+        quicker = super().quick()
+        if quicker.latency_ms is not None:
+            return quicker.model_copy(update={"latency_ms": quicker.latency_ms / QUICK_DIVISOR})
+        assert quicker.latency is not None
+        mean_ms = quicker.latency.mean_ms / QUICK_DIVISOR
+        return quicker.model_copy(update={"latency": quicker.latency.model_copy(update={"mean_ms": mean_ms})})
 
     def latency_for(self, index: int) -> float:
         return self.latency_ms if self.latency_ms is not None else self.latency.draw_ms(index)  # type: ignore[union-attr]

@@ -5,22 +5,18 @@ part holds the GIL, so only processes (or a free-threaded build) run it in paral
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
-from suite.tasks import cpu_task, mixed_task
+from suite.tasks import cpu_task
 from suite.workloads import Workload, WorkloadParams, sleep_at_least
 
 
 class MixedParams(WorkloadParams):
+    quick_fields = ("latency_ms", "iterations")
     latency_ms: float = Field(ge=0, le=60_000, description="how long each task first waits")
     iterations: int = Field(ge=1, le=10**9, description="pure-Python loop iterations after the wait")
-
-    def quick(self) -> Self:
-        return self.model_copy(
-            update={"latency_ms": self.latency_ms / 4, "iterations": max(1, self.iterations // 4)}
-        )
 
 
 class MixedWorkload(Workload):
@@ -34,9 +30,6 @@ class MixedWorkload(Workload):
         import anyio  # the running loop's own sleep, asyncio's or trio's
 
         self._async_sleep = anyio.sleep
-
-    def run_task(self, index: int) -> int:
-        return mixed_task(index, self.params.latency_ms, self.params.iterations)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "mixed", {"latency_ms": self.params.latency_ms, "iterations": self.params.iterations}

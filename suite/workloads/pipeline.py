@@ -8,7 +8,7 @@ threads overlap both stages; processes pay to start and to talk to the server.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
@@ -17,12 +17,9 @@ from suite.workloads.http import HttpParams, HttpWorkload
 
 
 class PipelineParams(HttpParams):
+    quick_fields = ("hash_repeat",)
     hash_repeat: int = Field(default=100, ge=1, le=100_000, description="times the body is hashed")
     algorithm: Algorithm = Field(default="sha256", description="a hashlib.algorithms_guaranteed name")
-
-    def quick(self) -> Self:
-        quicker = super().quick()
-        return quicker.model_copy(update={"hash_repeat": max(1, self.hash_repeat // 4)})
 
 
 class PipelineWorkload(HttpWorkload):

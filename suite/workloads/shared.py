@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -31,15 +31,13 @@ KEYS = 16
 
 
 class SharedParams(WorkloadParams):
+    quick_fields = ("updates",)
     op: Literal["counter", "dict", "list-append"] = Field(
         description="counter: `box.value += 1`; dict: `d[k] = d.get(k, 0) + 1` over 16 keys; "
         "list-append: `items.append(i)`"
     )
     updates: int = Field(ge=1, le=10**7, description="updates each task makes")
     guard: Literal["none", "lock"] = Field(default="none", description="lock: a lock around each update")
-
-    def quick(self) -> Self:
-        return self.model_copy(update={"updates": max(1, self.updates // 4)})
 
 
 class Box:

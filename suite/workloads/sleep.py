@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, Self
+from typing import Any
 
 from pydantic import Field
 
-from suite.tasks import sleep_task
 from suite.workloads import Workload, WorkloadParams, sleep_at_least
 
 
 class SleepParams(WorkloadParams):
+    quick_fields = ("latency_ms",)
     latency_ms: float = Field(ge=0, le=60_000, description="how long each task waits")
-
-    def quick(self) -> Self:
-        return self.model_copy(update={"latency_ms": self.latency_ms / 4})
 
 
 class SleepWorkload(Workload):
@@ -32,9 +29,6 @@ class SleepWorkload(Workload):
         import anyio
 
         self._async_sleep = anyio.sleep
-
-    def run_task(self, index: int) -> int:
-        return sleep_task(index, self.params.latency_ms)
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "sleep", {"latency_ms": self.params.latency_ms}
