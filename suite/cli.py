@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip counting each CPU task's instructions under valgrind (a few seconds a scenario)",
     )
+    run.add_argument(
+        "--check-expectations",
+        action="store_true",
+        help="exit 1 when a scenario's expectation (expect:) is false here; not settled ones pass",
+    )
     run.set_defaults(pytest_args=[])
 
     _ab_parser(commands)
@@ -476,7 +481,16 @@ def _run(args: argparse.Namespace, terminated: list[int]) -> int:
         return EXIT_BAD_INPUT
     if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
         return EXIT_BAD_INPUT
-    code = int(pytest.main(pytest_arguments(args, files)))
+    from suite.harness.runstate import SavedRun
+    from suite.results import expectations
+
+    recorder = SavedRun()
+    code = int(pytest.main(pytest_arguments(args, files), plugins=[recorder]))
+    judged = expectations.judge_run(history.read_run(recorder.path), scenarios) if recorder.path else []
+    for line in expectations.render(judged):
+        print(line)
+    if args.check_expectations and code == 0 and any(j.state == expectations.FALSE for j in judged):
+        return EXIT_FAILED
     return exit_code(code, bool(terminated))
 
 

@@ -15,23 +15,13 @@ import pytest
 
 from suite.errors import EXIT_BAD_INPUT, EXIT_FAILED, ScenarioError, SuiteError, exit_code
 from suite.harness import executables, worktrees
-from suite.harness.runstate import SAVED
+from suite.harness.runstate import SavedRun
 from suite.results import ab, history
 from suite.spec import sides as sidespec
 from suite.spec.scenario import Scenario, load_all, load_reporting
 from suite.spec.sides import Side
 
 PytestArguments = Callable[[argparse.Namespace, Sequence[Path]], list[str]]
-
-
-class SavedRun:
-    """A pytest plugin that remembers where the suite saved the run."""
-
-    path: Path | None = None
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.path = config.stash.get(SAVED, None)
 
 
 def _two(values: Sequence[str] | None, option: str) -> tuple[str | None, str | None]:

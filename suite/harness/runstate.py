@@ -45,3 +45,13 @@ INTERLEAVED = pytest.StashKey[dict[str, dict[str, Any]]]()
 COUNTS = pytest.StashKey[dict[tuple[str, str, str], Count]]()
 #: The capacity probe, started at the first scenario.
 PROBE = pytest.StashKey[CapacityProbe]()
+
+
+class SavedRun:
+    """A pytest plugin that remembers where the suite saved the run."""
+
+    path: Path | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.path = config.stash.get(SAVED, None)

@@ -90,6 +90,47 @@ class SloFields(BaseModel):
     p99_ms: float = Field(gt=0, le=600_000, description="the 99th-percentile latency a load point must meet")
 
 
+class Expectation(BaseModel):
+    """What a scenario asserts of its own results: ``model`` against ``than``, judged from
+    their paired rounds (:mod:`suite.results.expectations`); ``suite run
+    --check-expectations`` exits 1 when one is false here."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    model: str = Field(description="the model the expectation is about")
+    than: str = Field(description="the model it is measured against")
+    workers: int | None = Field(
+        default=None, ge=1, description="only at this worker count of `model`; default: every count"
+    )
+    at_least: float | None = Field(
+        default=None,
+        gt=0,
+        le=10_000,
+        description="`model` is at least this many times as fast as `than` (1.5: rounds in 1/1.5 the time)",
+    )
+    within: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="`model`'s rounds take within this fraction of `than`'s (0.1: 10%)",
+    )
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        if (self.at_least is None) == (self.within is None):
+            raise ValueError(
+                "give exactly one of at_least (x times as fast) or within (a fraction either way)"
+            )
+        return self
+
+    def __str__(self) -> str:
+        who = self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        if self.at_least is not None:
+            return f"{who} at least x{self.at_least:g} as fast as {self.than}"
+        assert self.within is not None
+        return f"{who} within {self.within * 100:g}% of {self.than}"
+
+
 class ScenarioFields(BaseModel):
     """The top level of a scenario file; ``workload`` is checked by its kind's own model."""
 
@@ -155,6 +196,11 @@ class ScenarioFields(BaseModel):
     load: LoadFields | None = Field(default=None, description="serve mode: the load points")
     slo: SloFields | None = Field(default=None, description="serve mode: the latency objective")
     fanout: int = Field(default=1, ge=1, le=1000, description="serve mode: tasks (backend calls) per request")
+    expect: list[Expectation] = Field(
+        default_factory=list,
+        description="what the results should show, e.g. {model: processes, than: threads, at_least: 1.5}; "
+        "suite run --check-expectations exits 1 when one is false here",
+    )
 
 
 @dataclass(frozen=True)
@@ -181,6 +227,7 @@ class Scenario:
     slo_p99_ms: float | None = None
     fanout: int = 1
     native_threads: int | str | None = None
+    expect: tuple[Expectation, ...] = ()
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -240,6 +287,31 @@ def _check_names(
         if value in seen:
             yield doc.problem((key, i), f"{value!r} is listed twice")
         seen.add(value)
+
+
+def _expectation_problems(doc: Document, serve: bool) -> list[Problem]:
+    """Expectations about a model the scenario does not run (or that does not exist)."""
+    expect = doc.data.get("expect")
+    if not isinstance(expect, list):
+        return []
+    if serve:
+        return [doc.problem(("expect",), "`expect` applies to batch scenarios (mode: batch) only")]
+    listed = doc.data.get("models")
+    valid = [str(m) for m in listed] if isinstance(listed, list) else list(registry.runners())
+    problems = []
+    for i, item in enumerate(expect):
+        for key in ("model", "than"):
+            name = item.get(key) if isinstance(item, dict) else None
+            if isinstance(name, str) and name not in valid:
+                close = difflib.get_close_matches(name, valid, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                where = "the scenario's models" if isinstance(listed, list) else "the models"
+                problems.append(
+                    doc.problem(
+                        ("expect", i, key), f"{name!r} is not among {where}; {hint}valid: {', '.join(valid)}"
+                    )
+                )
+    return problems
 
 
 def _mode_problems(doc: Document) -> list[Problem]:
@@ -308,6 +380,7 @@ def parse(doc: Document, path: Path) -> Scenario:
         problems += _check_names(doc, models, "models", list(valid), what)
     if isinstance(workers, list):
         problems += _check_names(doc, workers, "workers", [])
+    problems += _expectation_problems(doc, serve)
     kind, params = "", None
     if isinstance(raw_workload, dict):
         if serve:  # requests cycle through `tasks` indexes; a serve scenario need not say
@@ -339,6 +412,7 @@ def parse(doc: Document, path: Path) -> Scenario:
         slo_p99_ms=top.slo.p99_ms if top.slo else None,
         fanout=top.fanout,
         native_threads=top.native_threads,
+        expect=tuple(top.expect),
         lines=doc._lines,
     )
 
