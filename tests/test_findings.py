@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from suite_cli import run_suite
+from suite_cli import ROOT, run_suite
 
 from suite.results import findings, history
+from suite.results.feeds import Feeds
+
+#: Which shipped scenario feeds which claim (their files say).
+FEEDS = Feeds.of_files([ROOT / "scenarios"])
 
 MiB = 2**20
 
@@ -75,7 +79,7 @@ def run_file(tmp_path: Path, *, threads_cpu: float = 0.27, threads_hash: float =
 
 
 def verdicts(path: Path) -> dict[str, str]:
-    ms = findings.Measurements(history.read_run(path))
+    ms = findings.Measurements(history.read_run(path), FEEDS)
     return {v.claim: v.verdict for v in (claim(ms) for claim in findings.CLAIMS)}
 
 
@@ -183,7 +187,7 @@ def test_lost_updates_decide_whether_the_gil_prevents_conflicts(tmp_path: Path) 
     )
     verdict = verdicts(path)["The GIL prevents conflicts between threads sharing data"]
     assert verdict.startswith("False (GIL enabled: True): threads lost updates in shared-dict")
-    ms = findings.Measurements(history.read_run(path))
+    ms = findings.Measurements(history.read_run(path), FEEDS)
     evidence = findings.gil_prevents_conflicts(ms).evidence
     assert "threads (8) lost 12 of 320,000 (0.00%)" in evidence[1]
     assert "processes (8) lost 9 of 100 (9.00%)" in evidence[0]
@@ -257,10 +261,74 @@ def test_reruns_that_only_move_to_not_settled_are_stable(tmp_path: Path) -> None
     one = history.read_run(_with_threads_speedup(run_file(tmp_path / "1"), 1.05, 0.9, 1.15))
     two = history.read_run(_with_threads_speedup(run_file(tmp_path / "2"), 1.15, 0.9, 1.5))
     three = history.read_run(_with_threads_speedup(run_file(tmp_path / "3"), 1.6, 1.4, 1.9))
-    _, flipped = stability.claim_table([one, two])
+    _, flipped = stability.claim_table([one, two], FEEDS)
     assert flipped == []
-    _, flipped = stability.claim_table([one, two, three])
+    _, flipped = stability.claim_table([one, two, three], FEEDS)
     assert flipped == ["Threads never run Python in parallel"]
     checked, problems = stability.winner_problems([one, two])
     assert checked > 0
     assert problems == []
+
+
+def test_the_findings_name_no_scenario_the_scenario_files_say_what_they_feed() -> None:
+    names = [p.stem for p in (ROOT / "scenarios").glob("*.yaml")]
+    for module in (ROOT / "suite" / "results").glob("*.py"):
+        text = module.read_text()
+        named = [n for n in names if f'"{n}"' in text]
+        assert named == [], f"{module.name} names scenario(s) {named}"
+
+
+def test_a_renamed_or_own_scenario_feeds_a_claim(tmp_path: Path, write_scenario) -> None:  # type: ignore[no-untyped-def]
+    path = run_file(tmp_path)
+    data = json.loads(path.read_text())
+    for bench in data["benchmarks"]:
+        if bench["group"] == "memory-per-worker":
+            bench["group"] = bench["extra_info"]["scenario"] = "my-memory"
+    path.write_text(json.dumps(data))
+    run = history.read_run(path)
+    claim = "Processes cost memory"
+    shipped = {v.claim: v for v in (c(findings.Measurements(run, FEEDS)) for c in findings.CLAIMS)}
+    assert shipped[claim].verdict == "Not measured in this run"
+    assert shipped[claim].evidence == ["needs scenario(s): memory-per-worker"]
+    mine = write_scenario(
+        """
+        name: my-memory
+        workload: {kind: sleep, tasks: 100, latency_ms: 1}
+        feeds:
+          - {claim: processes-cost-memory, role: memory}
+        """
+    )
+    own = Feeds.of_files([mine])
+    assert findings.processes_cost_memory(findings.Measurements(run, own)).verdict.startswith(
+        "True: each process"
+    )
+    nobody = findings.processes_cost_memory(findings.Measurements(run, Feeds()))
+    assert nobody.evidence == [
+        "needs a scenario whose file says feeds: [{claim: processes-cost-memory, role: memory}]"
+    ]
+
+
+def test_a_feed_the_findings_do_not_know_names_the_line(write_scenario) -> None:  # type: ignore[no-untyped-def]
+    from suite.errors import ScenarioError
+    from suite.spec.scenario import load
+
+    path = write_scenario(
+        """
+        workload: {kind: sleep, tasks: 10, latency_ms: 1}
+        feeds:
+          - {claim: threads-are-for-io, role: io}
+          - {claim: threads-are-for-oi, role: io}
+          - {claim: threads-are-for-io, role: disk}
+        """
+    )
+    try:
+        load(path)
+    except ScenarioError as exc:
+        text = "\n".join(map(str, exc.problems))
+    else:
+        raise AssertionError("loaded")
+    assert (
+        f"{path}:4: feeds[1].claim: unknown claim 'threads-are-for-oi'; did you mean 'threads-are-for-io'?"
+        in text
+    )
+    assert f"{path}:5: feeds[2].role: threads-are-for-io has no role 'disk'; valid: io" in text

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from suite_cli import run_suite
+from suite_cli import ROOT, run_suite
 
 from suite.results import across_interpreters, charts, history
 from suite.results.compare import Baseline, compare
+from suite.results.feeds import Feeds
 from suite.results.summary import busy_not_faster
+
+FEEDS = Feeds.of_files([ROOT / "scenarios"])
 
 MiB = 2**20
 GIL = {"python": "3.11.7", "implementation": "cpython", "free_threaded": False, "gil_enabled": True}
@@ -157,13 +160,13 @@ def test_busy_but_not_faster_is_explained_in_numbers() -> None:
 
 
 def test_the_verdict_follows_the_numbers(tmp_path: Path) -> None:
-    data = across_interpreters.ByInterpreter(history.read_run(run_file(tmp_path)))
+    data = across_interpreters.ByInterpreter(history.read_run(run_file(tmp_path)), FEEDS)
     verdict = across_interpreters.free_threaded_threads(data)
     assert verdict.verdict.startswith("Only for code that shares no objects")
     assert any("cores busy but only" in line for line in verdict.evidence)
     # Threads that lose on task-local objects too: no contention to blame.
     slow_local = across_interpreters.ByInterpreter(
-        history.read_run(run_file(tmp_path / "b", local_threads=0.30))
+        history.read_run(run_file(tmp_path / "b", local_threads=0.30)), FEEDS
     )
     assert across_interpreters.free_threaded_threads(slow_local).verdict.startswith("False here")
 
@@ -174,13 +177,13 @@ def test_no_free_threaded_build_means_not_measured(tmp_path: Path) -> None:
     document["benchmarks"] = [b for b in document["benchmarks"] if not b["extra_info"]["free_threaded"]]
     path.write_text(json.dumps(document))
     verdict = across_interpreters.free_threaded_threads(
-        across_interpreters.ByInterpreter(history.read_run(path))
+        across_interpreters.ByInterpreter(history.read_run(path), FEEDS)
     )
     assert verdict.verdict == "Not measured in this run"
 
 
 def test_the_section_has_tables_memory_and_the_checksum_line(tmp_path: Path) -> None:
-    lines = "\n".join(across_interpreters.render_section(history.read_run(run_file(tmp_path)), {}))
+    lines = "\n".join(across_interpreters.render_section(history.read_run(run_file(tmp_path)), {}, FEEDS))
     assert "### cpu-python by interpreter" in lines
     assert "| cpython-3.13.0t (GIL off) |" in lines
     # Memory per added worker: (64 - 1) workers cost 63 x 4 MiB for subinterpreters.
@@ -242,7 +245,7 @@ def test_several_runs_add_their_scenarios_and_lost_updates(tmp_path: Path) -> No
         ]
     }
     path.write_text(json.dumps(document))
-    lines = "\n".join(across_interpreters.render_section([first, history.read_run(path)], {}))
+    lines = "\n".join(across_interpreters.render_section([first, history.read_run(path)], {}, FEEDS))
     assert "### shared-counter: lost updates by interpreter" in lines
     assert "| cpython-3.11.7 | none lost | none lost |" in lines
     assert "| cpython-3.13.0t (GIL off) | - | **1,633,576** of 4,000,000 (40.8%) |" in lines

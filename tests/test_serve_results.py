@@ -7,10 +7,14 @@ import types
 from typing import Any
 
 import pytest
+from suite_cli import ROOT
 
 from suite.results import charts, loadpoints, summary
+from suite.results.feeds import Feeds
 from suite.results.findings import Measurements, serve_verdict, threads_for_web_servers
 from suite.results.history import Measurement
+
+FEEDS = Feeds.of_files([ROOT / "scenarios"])
 
 SLO = 100.0
 
@@ -109,15 +113,17 @@ def test_threads_for_web_servers_is_checked_per_serve_scenario() -> None:
         info("processes", 2, "open", 300, 300.0, 10.0, scenario="serve-cpu"),
     ]
     run = types.SimpleNamespace(measurements=measurements(INFOS + cpu), unmeasured=[])
-    verdict = threads_for_web_servers(Measurements(run))  # type: ignore[arg-type]
+    verdict = threads_for_web_servers(Measurements(run, FEEDS))  # type: ignore[arg-type]
     assert verdict.verdict == (
         "Not settled on this machine: threads served as well as any model in serve-cpu, clearly less in "
         "serve-io; the load points are measured once each"
     )
     only_io = types.SimpleNamespace(measurements=measurements(INFOS), unmeasured=[])
-    assert threads_for_web_servers(Measurements(only_io)).verdict.startswith("False here")  # type: ignore[arg-type]
+    assert threads_for_web_servers(Measurements(only_io, FEEDS)).verdict.startswith("False here")  # type: ignore[arg-type]
     assert verdict.evidence[0].startswith("serve-io: threads (8 workers), held 400 req/s")
-    missing = threads_for_web_servers(Measurements(types.SimpleNamespace(measurements=[], unmeasured=[])))  # type: ignore[arg-type]
+    missing = threads_for_web_servers(
+        Measurements(types.SimpleNamespace(measurements=[], unmeasured=[]), FEEDS)
+    )  # type: ignore[arg-type]
     assert missing.verdict == "Not measured in this run"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from suite.results.compare import Baseline
+from suite.results.feeds import Feeds
 from suite.results.history import Measurement, Run
 from suite.results.summary import busy_not_faster, fmt_time
 from suite.spec import registry
@@ -39,8 +40,10 @@ class ByInterpreter:
     """Runs' cases by scenario and interpreter. With several runs, each scenario's cases
     come from the last run that has it, so they all met the same moments."""
 
-    def __init__(self, runs: Run | Sequence[Run]) -> None:
+    def __init__(self, runs: Run | Sequence[Run], feeds: Feeds | None = None) -> None:
         self.runs = [runs] if isinstance(runs, Run) else list(runs)
+        #: Which scenario plays which part in a claim (the scenario files say).
+        self.feeds = feeds or Feeds()
         self.source = {scenario: run for run in self.runs for scenario in run.scenarios}
         self.measurements = [
             m for run in self.runs for m in run.measurements if self.source[m.scenario] is run
@@ -136,7 +139,7 @@ def scenario_table(data: ByInterpreter, scenario: str) -> list[str]:
     return lines
 
 
-def memory_table(data: ByInterpreter, scenario: str = "memory-per-worker") -> list[str]:
+def memory_table(data: ByInterpreter, scenario: str) -> list[str]:
     """Start-up at the most workers, and memory each added worker costs (PSS of the tree)."""
     lines = ["| interpreter | model | start-up | memory per added worker |", "|---|---|---|---|"]
     for interp in data.interpreters:
@@ -161,38 +164,39 @@ def memory_table(data: ByInterpreter, scenario: str = "memory-per-worker") -> li
 
 def free_threaded_threads(data: ByInterpreter) -> Verdict:
     """ "Free-threaded Python makes threads the answer for CPU work", checked."""
-    claim = "Free-threaded Python makes threads the answer for CPU work"
+    claim, key = "Free-threaded Python makes threads the answer for CPU work", "free-threaded-threads"
+    cpu, task_local = data.feeds.first(key, "gil-bound"), data.feeds.first(key, "task-local")
     free = data.free_threaded()
-    if not free or "cpu-python" not in data.scenarios:
-        return Verdict(claim, "Not measured in this run", ["needs cpu-python under a free-threaded build"])
+    if not free or cpu not in data.scenarios:
+        return Verdict(claim, "Not measured in this run", [f"needs {cpu} under a free-threaded build"])
     evidence, answers = [], []
     baseline = data.baseline()
     for interp in free:
-        threads, procs = data.at("cpu-python", interp, "threads"), data.at("cpu-python", interp, "processes")
-        subs = data.at("cpu-python", interp, "interpreters")
-        local = data.at("cpu-python-local", interp, "threads")
-        local_procs = data.at("cpu-python-local", interp, "processes")
+        threads, procs = data.at(cpu, interp, "threads"), data.at(cpu, interp, "processes")
+        subs = data.at(cpu, interp, "interpreters")
+        local = data.at(task_local, interp, "threads")
+        local_procs = data.at(task_local, interp, "processes")
         if threads is None or procs is None:
             continue
         best_other = min((m for m in (procs, subs) if m is not None), key=lambda m: m.median)
         line = (
-            f"cpu-python on {interp}: threads {_x(_speedup(threads))} ({threads.workers} workers, "
+            f"{cpu} on {interp}: threads {_x(_speedup(threads))} ({threads.workers} workers, "
             f"∥{threads.info.get('parallelism') or 0:.1f}), processes {_x(_speedup(procs))}"
             + (f", subinterpreters {_x(_speedup(subs))}" if subs is not None else "")
         )
         evidence.append(line)
-        own_seq = data.at("cpu-python", interp, "sequential")
+        own_seq = data.at(cpu, interp, "sequential")
         why = busy_not_faster(threads.info, own_seq.info if own_seq else None)
         if why:
             evidence.append(f"threads on {interp}: {why}")
         if local is not None:
             evidence.append(
-                f"cpu-python-local (the same loop on task-local objects) on {interp}: threads "
+                f"{data.feeds.named(key, 'task-local', task_local)} on {interp}: threads "
                 f"{_x(_speedup(local))} (∥{local.info.get('parallelism') or 0:.1f})"
                 + (f", processes {_x(_speedup(local_procs))}" if local_procs is not None else "")
             )
-        base = baseline.find(data.everywhere("cpu-python")) if baseline else None
-        gil_procs = data.at("cpu-python", base.interpreter, "processes") if base is not None else None
+        base = baseline.find(data.everywhere(cpu)) if baseline else None
+        gil_procs = data.at(cpu, base.interpreter, "processes") if base is not None else None
         if base is not None and gil_procs is not None:
             evidence.append(
                 f"against {base.interpreter}'s sequential, in the same run: threads on {interp} "
@@ -251,9 +255,11 @@ def lost_updates_table(data: ByInterpreter, scenario: str) -> list[str]:
     return lines
 
 
-def render_section(runs: Run | Sequence[Run], plots: dict[str, list[str]]) -> list[str]:
+def render_section(
+    runs: Run | Sequence[Run], plots: dict[str, list[str]], feeds: Feeds | None = None
+) -> list[str]:
     """The section's lines; empty when the runs have only one interpreter."""
-    data = ByInterpreter(runs)
+    data = ByInterpreter(runs, feeds)
     if len(data.interpreters) < 2:
         return []
     files = " and ".join(f"`{run.path.name}` ({run.datetime or 'unknown date'})" for run in data.runs)
@@ -301,7 +307,7 @@ def render_section(runs: Run | Sequence[Run], plots: dict[str, list[str]]) -> li
     ]
     for scenario in batch:
         out += [f"### {scenario} by interpreter", "", *scenario_table(data, scenario), ""]
-        if scenario == "memory-per-worker":
+        if scenario in data.feeds.fed("processes-cost-memory", "memory"):
             memory = memory_table(data, scenario)
             if memory:
                 out += ["Start-up and memory each added worker costs:", "", *memory, ""]

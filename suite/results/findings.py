@@ -18,6 +18,7 @@ from pathlib import Path
 
 from suite.results import across_interpreters, loadpoints, machine, paired
 from suite.results.charts import charts
+from suite.results.feeds import Feeds
 from suite.results.history import Measurement, Run
 from suite.results.paired import NOT_SETTLED, Interval
 from suite.results.saving import write_atomic
@@ -37,10 +38,12 @@ class Verdict:
 
 
 class Measurements:
-    """A run's cases by scenario, with the lookups the claims need."""
+    """A run's cases by scenario, with the lookups the claims need; which scenario plays
+    which part in a claim comes from the scenario files (``feeds``), never from here."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, feeds: Feeds | None = None) -> None:
         self.run = run
+        self.feeds = feeds or Feeds()
         self.by_scenario: dict[str, list[Measurement]] = {}
         for m in run.measurements:
             self.by_scenario.setdefault(m.scenario, []).append(m)
@@ -96,29 +99,35 @@ def _x(value: float | None) -> str:
 PARALLEL = 1.2
 
 
-def _missing(claim: str, *scenarios: str) -> Verdict:
-    return Verdict(claim, "Not measured in this run", [f"needs scenario(s): {', '.join(scenarios)}"])
+def _missing(claim: str, ms: Measurements, *needs: tuple[str, str]) -> Verdict:
+    """A claim without the measurements it needs: which scenarios would feed it."""
+    names = [name for claim_id, role in needs for name in ms.feeds.fed(claim_id, role)]
+    if names:
+        return Verdict(claim, "Not measured in this run", [f"needs scenario(s): {', '.join(names)}"])
+    wanted = "; ".join(f"feeds: [{{claim: {claim_id}, role: {role}}}]" for claim_id, role in needs)
+    return Verdict(claim, "Not measured in this run", [f"needs a scenario whose file says {wanted}"])
 
 
 def threads_never_parallel(ms: Measurements) -> Verdict:
-    claim = "Threads never run Python in parallel"
-    cpu = ms.best("cpu-python", "threads")
+    claim, key = "Threads never run Python in parallel", "threads-never-parallel"
+    cpu_scenario = ms.feeds.first(key, "gil-bound")
+    cpu = ms.best(cpu_scenario, "threads")
     if cpu is None:
-        return _missing(claim, "cpu-python")
+        return _missing(claim, ms, (key, "gil-bound"))
     cpu_x = ms.speedup(cpu)
     evidence = [
-        f"cpu-python (a pure-Python loop): threads at best {_x(cpu_x)} over sequential with "
+        f"{ms.feeds.named(key, 'gil-bound', cpu_scenario)}: threads at best {_x(cpu_x)} over sequential with "
         f"{cpu.workers} workers, parallelism ∥{cpu.info.get('parallelism') or 0:.2f}"
     ]
     releasing = []
-    for scenario, what in (("cpu-hashing", "hashlib"), ("compression", "zlib")):
+    for scenario in ms.feeds.fed(key, "releases-gil"):
         m = ms.best(scenario, "threads")
         if m is not None:
             speed = ms.speedup(m)
             releasing.append(speed or 0)
             evidence.append(
-                f"{scenario} ({what}): threads {_x(speed)} with {m.workers} workers, "
-                f"parallelism ∥{m.info.get('parallelism') or 0:.2f}"
+                f"{ms.feeds.named(key, 'releases-gil', scenario)}: threads {_x(speed)} with "
+                f"{m.workers} workers, parallelism ∥{m.info.get('parallelism') or 0:.2f}"
             )
     gil = ms.run.machine.get("gil_enabled")
     threads_x = ms.speedup_interval(cpu)
@@ -138,26 +147,29 @@ def threads_never_parallel(ms: Measurements) -> Verdict:
 
 
 def processes_faster_for_cpu(ms: Measurements) -> Verdict:
-    claim = "Processes are faster for CPU work"
-    cpu = ms.best("cpu-python", "processes")
+    claim, key = "Processes are faster for CPU work", "processes-faster-for-cpu"
+    cpu_scenario = ms.feeds.first(key, "gil-bound")
+    cpu = ms.best(cpu_scenario, "processes")
     if cpu is None:
-        return _missing(claim, "cpu-python")
+        return _missing(claim, ms, (key, "gil-bound"))
     cpu_x = ms.speedup(cpu)
-    evidence = [f"cpu-python: processes {_x(cpu_x)} over sequential with {cpu.workers} workers"]
-    threads = ms.best("cpu-hashing", "threads")
-    procs = ms.best("cpu-hashing", "processes")
+    evidence = [f"{cpu_scenario}: processes {_x(cpu_x)} over sequential with {cpu.workers} workers"]
+    releasing = ms.feeds.first(key, "releases-gil")
+    threads = ms.best(releasing, "threads")
+    procs = ms.best(releasing, "processes")
     if threads is not None and procs is not None:
         evidence.append(
-            f"cpu-hashing: processes {fmt_time(procs.median)} against threads {fmt_time(threads.median)} "
+            f"{releasing}: processes {fmt_time(procs.median)} against threads {fmt_time(threads.median)} "
             "(hashing releases the GIL, so threads need no processes)"
         )
-    seq, pool = ms.best("dispatch-overhead", "sequential"), ms.best("dispatch-overhead", "processes")
+    tiny_scenario = ms.feeds.first(key, "tiny-tasks")
+    seq, pool = ms.best(tiny_scenario, "sequential"), ms.best(tiny_scenario, "processes")
     tiny = None
     if seq is not None and pool is not None and seq.info.get("us_per_task") and pool.info.get("us_per_task"):
         tiny = pool.info["us_per_task"] / seq.info["us_per_task"]
         evidence.append(
-            f"dispatch-overhead (near-empty tasks): {pool.info['us_per_task']:.1f} µs per task through a "
-            f"process pool against {seq.info['us_per_task']:.2f} µs sequentially"
+            f"{ms.feeds.named(key, 'tiny-tasks', tiny_scenario)}: {pool.info['us_per_task']:.1f} µs per task "
+            f"through a process pool against {seq.info['us_per_task']:.2f} µs sequentially"
         )
     speed = ms.speedup_interval(cpu)
     if speed is not None and speed.above(PARALLEL):
@@ -172,12 +184,10 @@ def processes_faster_for_cpu(ms: Measurements) -> Verdict:
 
 
 def threads_are_for_io(ms: Measurements) -> Verdict:
-    claim = "Threads are for I/O"
-    found = [
-        (s, ms.best(s, "threads")) for s in ("sleep-fanout", "web-fanout", "file-io") if ms.best(s, "threads")
-    ]
+    claim, key = "Threads are for I/O", "threads-are-for-io"
+    found = [(s, ms.best(s, "threads")) for s in ms.feeds.fed(key, "io") if ms.best(s, "threads")]
     if not found:
-        return _missing(claim, "sleep-fanout", "web-fanout", "file-io")
+        return _missing(claim, ms, (key, "io"))
     evidence, good = [], 0
     for scenario, m in found:
         assert m is not None
@@ -197,8 +207,8 @@ def threads_are_for_io(ms: Measurements) -> Verdict:
 
 
 def asyncio_beats_threads(ms: Measurements) -> Verdict:
-    claim = "asyncio beats threads for I/O"
-    scenario = "web-fanout"
+    claim, key = "asyncio beats threads for I/O", "asyncio-beats-threads"
+    scenario = ms.feeds.first(key, "fanout")
     levels = sorted(
         {
             m.workers
@@ -209,7 +219,7 @@ def asyncio_beats_threads(ms: Measurements) -> Verdict:
     pairs = [(w, ms.at(scenario, "asyncio", w), ms.at(scenario, "threads", w)) for w in levels]
     pairs = [(w, a, t) for w, a, t in pairs if a is not None and t is not None]
     if not pairs:
-        return _missing(claim, scenario)
+        return _missing(claim, ms, (key, "fanout"))
     evidence = [
         f"{scenario} at {w} workers: asyncio {fmt_time(a.median)}, threads {fmt_time(t.median)} "
         f"(threads take {t.median / a.median:.2f}x as long)"
@@ -221,10 +231,11 @@ def asyncio_beats_threads(ms: Measurements) -> Verdict:
         evidence.append(
             f"{scenario} at {w} workers, paired by cycle: threads take {ratio} as long as asyncio"
         )
-    tenk = ms.best("web-fanout-10k", "asyncio")
+    many = ms.feeds.first(key, "many-connections")
+    tenk = ms.best(many, "asyncio")
     if tenk is not None:
         evidence.append(
-            f"web-fanout-10k: asyncio kept 10,000 requests in flight ({fmt_time(tenk.median)} a round); "
+            f"{many}: asyncio kept 10,000 requests in flight ({fmt_time(tenk.median)} a round); "
             "threads are not in that scenario (10,000 threads did not finish a round in 60 s here)"
         )
     line = 1 + paired.FLOOR
@@ -245,11 +256,11 @@ def asyncio_beats_threads(ms: Measurements) -> Verdict:
 
 
 def processes_cost_memory(ms: Measurements) -> Verdict:
-    claim = "Processes cost memory"
-    scenario = "memory-per-worker"
+    claim, key = "Processes cost memory", "processes-cost-memory"
+    scenario = ms.feeds.first(key, "memory")
     levels = sorted({m.workers for m in ms.by_scenario.get(scenario, []) if m.workers})
     if len(levels) < 2:
-        return _missing(claim, scenario)
+        return _missing(claim, ms, (key, "memory"))
     low, high = levels[0], levels[-1]
     evidence, per_worker = [], {}
     for model in ("asyncio", "threads", "processes"):
@@ -274,12 +285,12 @@ def processes_cost_memory(ms: Measurements) -> Verdict:
 
 
 def work_goes_on(ms: Measurements) -> Verdict:
-    claim = "If one process fails, the work goes on"
-    scenario = "fault-tolerance"
+    claim, key = "If one process fails, the work goes on", "work-goes-on"
+    scenario = ms.feeds.first(key, "one-task-dies")
     finished = sorted({m.model for m in ms.by_scenario.get(scenario, [])})
     failed = ms.failures(scenario)
     if not finished and not failed:
-        return _missing(claim, scenario)
+        return _missing(claim, ms, (key, "one-task-dies"))
     evidence = [f"finished every round: {', '.join(finished) or 'none'}"]
     evidence += [f"{c.get('model')}: {c.get('reason')}" for c in failed]
     survivors = ", ".join(finished) or "none"
@@ -291,10 +302,10 @@ def work_goes_on(ms: Measurements) -> Verdict:
 
 
 def threads_for_web_servers(ms: Measurements) -> Verdict:
-    claim = "Threads are for web servers"
-    scenarios = [s for s in ("serve-io", "serve-mixed", "serve-cpu", "serve-fanout") if s in ms.by_scenario]
+    claim, key = "Threads are for web servers", "threads-for-web-servers"
+    scenarios = [s for s in ms.feeds.fed(key, "server") if s in ms.by_scenario]
     if not scenarios:
-        return _missing(claim, "serve-io", "serve-cpu", "serve-mixed", "serve-fanout")
+        return _missing(claim, ms, (key, "server"))
     evidence: list[str] = []
     good: list[str] = []
     bad: list[str] = []
@@ -363,10 +374,10 @@ def _lost_text(model: str, workers: int | None, lost: int, tried: int | None) ->
 
 
 def gil_prevents_conflicts(ms: Measurements) -> Verdict:
-    claim = "The GIL prevents conflicts between threads sharing data"
-    scenarios = [s for s in ("shared-counter", "shared-dict") if _updates(ms, s)]
+    claim, key = "The GIL prevents conflicts between threads sharing data", "gil-prevents-conflicts"
+    scenarios = [s for s in ms.feeds.fed(key, "unlocked") if _updates(ms, s)]
     if not scenarios:
-        return _missing(claim, "shared-counter", "shared-dict")
+        return _missing(claim, ms, (key, "unlocked"))
     evidence, lossy_threads = [], []
     for scenario in scenarios:
         rows = sorted(_updates(ms, scenario), key=lambda r: (r[0], r[1] or 0))
@@ -384,22 +395,24 @@ def gil_prevents_conflicts(ms: Measurements) -> Verdict:
             f"False (GIL enabled: {gil}): threads lost updates in {', '.join(sorted(set(lossy_threads)))}; "
             "the GIL keeps the interpreter's own structures whole, not a program's read-modify-write"
         )
-    locked = ms.by_scenario.get("shared-counter-lock", [])
+    locked_scenario = ms.feeds.first(key, "locked")
+    locked = ms.by_scenario.get(locked_scenario, [])
     if locked:
-        unlocked = {(m.model, m.workers): m for m in ms.by_scenario.get("shared-counter", [])}
+        twin = ms.feeds.first(key, "unlocked")
+        unlocked = {(m.model, m.workers): m for m in ms.by_scenario.get(twin, [])}
         for m in sorted(locked, key=lambda m: (m.model, m.workers or 0)):
             before = unlocked.get((m.model, m.workers))
             cost = f", {m.median / before.median:.1f}x the unlocked time" if before else ""
-            evidence.append(f"shared-counter-lock: {_label(m)} lost none in {fmt_time(m.median)}{cost}")
+            evidence.append(f"{locked_scenario}: {_label(m)} lost none in {fmt_time(m.median)}{cost}")
     return Verdict(claim, verdict, evidence)
 
 
 def processes_faster_for_big_data(ms: Measurements) -> Verdict:
-    claim = "Processes are faster for big data"
-    scenario = "big-payload"
+    claim, key = "Processes are faster for big data", "processes-faster-for-big-data"
+    scenario = ms.feeds.first(key, "big-inputs")
     threads, procs = ms.best(scenario, "threads"), ms.best(scenario, "processes")
     if threads is None or procs is None:
-        return _missing(claim, scenario)
+        return _missing(claim, ms, (key, "big-inputs"))
     shm, seq = ms.best(scenario, "processes-shm"), ms.best(scenario, "sequential")
     payload = (threads.info.get("params") or {}).get("payload") or {}
     size = payload.get("in_bytes", 0) / 2**20
@@ -439,11 +452,11 @@ def _pools(m: Measurement) -> str:
 
 
 def processes_speed_up_numpy(ms: Measurements) -> Verdict:
-    claim = "Use processes to speed up numpy"
-    alone, limited = "numpy-blas", "numpy-blas-auto"
+    claim, key = "Use processes to speed up numpy", "processes-speed-up-numpy"
+    alone, limited = ms.feeds.first(key, "as-set"), ms.feeds.first(key, "limited")
     seq, procs = ms.best(alone, "sequential"), ms.best(alone, "processes")
     if seq is None or procs is None:
-        return _missing(claim, alone, limited)
+        return _missing(claim, ms, (key, "as-set"), (key, "limited"))
     threads = ms.best(alone, "threads")
     evidence = [
         f"{alone} (native pools as the library sets them): sequential kept "
@@ -640,8 +653,9 @@ def render(
     plots: dict[str, list[str]],
     across: Sequence[Run] = (),
     across_plots: dict[str, list[str]] | None = None,
+    feeds: Feeds | None = None,
 ) -> str:
-    ms = Measurements(run)
+    ms = Measurements(run, feeds)
     questions = {name: _question(text) for name, text in descriptions.items()}
     out = [
         "# Findings",
@@ -730,7 +744,7 @@ def render(
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
     if across:
-        out += across_interpreters.render_section(across, across_plots or {})
+        out += across_interpreters.render_section(across, across_plots or {}, ms.feeds)
     missing = sorted(
         set(registry.runners())
         - {m.model for m in run.measurements}
@@ -827,6 +841,7 @@ def write_findings(
     for other in across:
         for scenario, paths in _save_charts(other, out, plots_folder).items():
             across_plots[scenario] = paths  # the last run that has the scenario, as in the section
-    write_atomic(out, render(run, described, plots, across, across_plots).encode())
+    feeds = Feeds.of_files([p for p in scenarios if p.exists()])
+    write_atomic(out, render(run, described, plots, across, across_plots, feeds).encode())
     if readme is not None:
         update_readme(readme, run, described)

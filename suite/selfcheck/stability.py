@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite.results import history
+from suite.results.feeds import Feeds
 from suite.results.findings import CLAIMS, Measurements, standings
 from suite.results.paired import NOT_SETTLED
 
@@ -31,10 +32,10 @@ def state(verdict: str) -> str:
     return verdict.split(":")[0].split(";")[0]
 
 
-def claim_table(runs: Sequence[history.Run]) -> tuple[list[str], list[str]]:
+def claim_table(runs: Sequence[history.Run], feeds: Feeds) -> tuple[list[str], list[str]]:
     """A line per claim with its state in each run; and the claims whose states conflict."""
     lines, flipped = [], []
-    per_run = [{v.claim: v.verdict for v in (c(Measurements(run)) for c in CLAIMS)} for run in runs]
+    per_run = [{v.claim: v.verdict for v in (c(Measurements(run, feeds)) for c in CLAIMS)} for run in runs]
     for claim in per_run[0]:
         states = [state(found.get(claim, "missing")) for found in per_run]
         settled = {s for s in states if s not in ("not settled", "Not measured in this run")}
@@ -79,9 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m suite.selfcheck.stability", description=__doc__)
     parser.add_argument("runs", nargs="+", metavar="RUN", help="saved runs (number, name or path)")
     parser.add_argument("--results", type=Path, default=Path("results"), help="storage folder")
+    parser.add_argument(
+        "--scenarios", type=Path, default=Path("scenarios"), help="scenario files: which feed which claim"
+    )
     args = parser.parse_args(argv)
     runs = history.load(args.runs, args.results)
-    lines, flipped = claim_table(runs)
+    lines, flipped = claim_table(runs, Feeds.of_files([args.scenarios]))
     checked, problems = winner_problems(runs)
     print("\n".join(lines))
     print("\n".join(problems))

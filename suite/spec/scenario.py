@@ -24,6 +24,7 @@ from pydantic_core import ErrorDetails
 
 from suite.errors import Problem, ScenarioError
 from suite.spec import registry
+from suite.spec.claims import CLAIMS
 from suite.spec.yamlload import Document, KeyPath, load_document
 from suite.workloads import WorkloadParams
 
@@ -131,6 +132,17 @@ class Expectation(BaseModel):
         return f"{who} within {self.within * 100:g}% of {self.than}"
 
 
+class Feed(BaseModel):
+    """A claim this scenario feeds, and in which role (:mod:`suite.spec.claims`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    claim: str = Field(description="a claim of `suite findings` (see suite.spec.claims)")
+    role: str = Field(description="the part this scenario plays in it")
+    label: str | None = Field(default=None, max_length=80, description="a few words for the evidence line")
+    order: int = Field(default=0, ge=0, le=1000, description="where its evidence stands among the role's")
+
+
 class ScenarioFields(BaseModel):
     """The top level of a scenario file; ``workload`` is checked by its kind's own model."""
 
@@ -196,6 +208,10 @@ class ScenarioFields(BaseModel):
     load: LoadFields | None = Field(default=None, description="serve mode: the load points")
     slo: SloFields | None = Field(default=None, description="serve mode: the latency objective")
     fanout: int = Field(default=1, ge=1, le=1000, description="serve mode: tasks (backend calls) per request")
+    feeds: list[Feed] = Field(
+        default_factory=list,
+        description="the claims of `suite findings` this scenario feeds, and in which role",
+    )
     expect: list[Expectation] = Field(
         default_factory=list,
         description="what the results should show, e.g. {model: processes, than: threads, at_least: 1.5}; "
@@ -228,6 +244,7 @@ class Scenario:
     fanout: int = 1
     native_threads: int | str | None = None
     expect: tuple[Expectation, ...] = ()
+    feeds: tuple[Feed, ...] = ()
     lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -314,6 +331,35 @@ def _expectation_problems(doc: Document, serve: bool) -> list[Problem]:
     return problems
 
 
+def _feed_problems(doc: Document) -> list[Problem]:
+    """Feeds that name a claim or a role the findings do not know."""
+    feeds = doc.data.get("feeds")
+    if not isinstance(feeds, list):
+        return []
+    problems = []
+    for i, item in enumerate(feeds):
+        if not isinstance(item, dict) or not isinstance(item.get("claim"), str):
+            continue
+        claim = CLAIMS.get(item["claim"])
+        if claim is None:
+            close = difflib.get_close_matches(item["claim"], list(CLAIMS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(
+                doc.problem(
+                    ("feeds", i, "claim"),
+                    f"unknown claim {item['claim']!r}; {hint}valid: {', '.join(CLAIMS)}",
+                )
+            )
+        elif isinstance(item.get("role"), str) and item["role"] not in claim.roles:
+            problems.append(
+                doc.problem(
+                    ("feeds", i, "role"),
+                    f"{item['claim']} has no role {item['role']!r}; valid: {', '.join(claim.roles)}",
+                )
+            )
+    return problems
+
+
 def _mode_problems(doc: Document) -> list[Problem]:
     """Serve-only keys in a batch scenario, or a serve scenario without its load."""
     mode = doc.data.get("mode", "batch")
@@ -381,6 +427,7 @@ def parse(doc: Document, path: Path) -> Scenario:
     if isinstance(workers, list):
         problems += _check_names(doc, workers, "workers", [])
     problems += _expectation_problems(doc, serve)
+    problems += _feed_problems(doc)
     kind, params = "", None
     if isinstance(raw_workload, dict):
         if serve:  # requests cycle through `tasks` indexes; a serve scenario need not say
@@ -413,6 +460,7 @@ def parse(doc: Document, path: Path) -> Scenario:
         fanout=top.fanout,
         native_threads=top.native_threads,
         expect=tuple(top.expect),
+        feeds=tuple(top.feeds),
         lines=doc._lines,
     )
 
