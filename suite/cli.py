@@ -235,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         "--scenarios",
         type=Path,
         default=DEFAULT_SCENARIOS,
-        help="the scenario files, for their descriptions (default: scenarios/)",
+        help="the scenario files: their descriptions, and which claims they feed (default: scenarios/)",
     )
     findings.add_argument(
         "--readme", type=Path, help="also rewrite this README's generated 'what wins where' block"
