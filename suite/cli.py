@@ -21,7 +21,7 @@ from suite.errors import (
     Terminated,
     exit_code,
 )
-from suite.results import ab as ab_results
+from suite.harness import options
 from suite.results import history, saving
 from suite.results.compare import (
     MIN_CHANGE_PCT,
@@ -33,38 +33,11 @@ from suite.results.compare import (
 )
 from suite.results.history import HistoryError, Run
 from suite.spec import registry
-from suite.spec.cases import Overrides, build
+from suite.spec.cases import build
 from suite.spec.scenario import json_schema, load_all, load_reporting
 
 DEFAULT_SCENARIOS = Path("scenarios")
 BENCH_INI = Path(__file__).with_name("pytest-bench.ini")
-
-
-def _csv_ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1, got {text!r}")
-    return values
-
-
-def _csv_models(text: str) -> list[str]:
-    names = [v.strip() for v in text.split(",") if v.strip()]
-    unknown = [n for n in names if n not in registry.runners()]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown model(s) {', '.join(unknown) or '(none given)'}; valid: {', '.join(registry.runners())}"
-        )
-    return names
-
-
-def _positive(text: str) -> int:
-    value = _csv_ints(text)
-    if len(value) != 1:
-        raise argparse.ArgumentTypeError(f"expected one whole number, got {text!r}")
-    return value[0]
 
 
 def _baseline(text: str) -> Baseline:
@@ -72,12 +45,6 @@ def _baseline(text: str) -> Baseline:
         return Baseline.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--baseline {text!r}: ")) from exc
-
-
-def _run_name(text: str) -> str:
-    if not saving.NAME.match(text):
-        raise argparse.ArgumentTypeError(f"a run's name may hold letters, digits and ._+- only, got {text!r}")
-    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,36 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run scenarios and save pytest-benchmark results")
     run.add_argument("paths", nargs="*", type=Path, help="scenario files or folders (default: scenarios/)")
     run.epilog = "Arguments after -- go to pytest, e.g. suite run -- -k threads"
-    run.add_argument("--models", type=_csv_models, help="only these models, e.g. threads,processes")
-    run.add_argument(
-        "--workers", type=_csv_ints, help="worker counts to try, e.g. 1,4 (replaces the scenarios')"
-    )
-    run.add_argument("--rounds", type=_positive, help="measured rounds per case")
-    run.add_argument(
-        "--quick",
-        action="store_true",
-        help="a fast look: at most 2 rounds, 64 tasks and 16 workers, each task a quarter of the work",
-    )
-    run.add_argument(
-        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
-    )
-    run.add_argument(
-        "--save", metavar="NAME", type=_run_name, help="name of the saved run (default: commit and time)"
-    )
-    run.add_argument(
-        "--dask-address", metavar="ADDRESS", help="scheduler for the dask model, e.g. tcp://host:8786"
-    )
-    run.add_argument(
-        "--python",
-        action="append",
-        metavar="PATH",
-        help="interpreter that runs the workers; repeat it to run every case under each (default: this one)",
-    )
-    run.add_argument(
-        "--no-count",
-        action="store_true",
-        help="skip counting each CPU task's instructions under valgrind (a few seconds a scenario)",
-    )
+    options.add_to_parser(run, "run")
     run.add_argument(
         "--check-expectations",
         action="store_true",
@@ -279,30 +217,7 @@ def _ab_parser(commands: Any) -> None:
             default=[],
             help=f"set a workload key on side {side.upper()} only, e.g. workload.iterations=460000",
         )
-    ab.add_argument("--models", type=_csv_models, help="only these models, e.g. threads,processes")
-    ab.add_argument("--workers", type=_csv_ints, help="worker counts to try (replaces the scenarios')")
-    ab.add_argument("--rounds", type=_positive, help="measured rounds per pair of worker processes")
-    ab.add_argument("--quick", action="store_true", help="as for suite run: smaller, fewer tasks")
-    ab.add_argument(
-        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
-    )
-    ab.add_argument(
-        "--save", metavar="NAME", type=_run_name, default="ab", help="name of the saved run (default: ab)"
-    )
-    ab.add_argument(
-        "--pairs",
-        type=_positive,
-        default=2,
-        help="pairs of worker processes each case's rounds are split over, one after the other, so "
-        "an offset of one process cannot pass for a change (default: %(default)s)",
-    )
-    ab.add_argument(
-        "--floor",
-        type=float,
-        metavar="PCT",
-        default=ab_results.FLOOR * 100,
-        help="a smaller change is never called slower or faster (default: %(default)s%%)",
-    )
+    options.add_to_parser(ab, "ab")
     ab.add_argument(
         "--calibrate",
         action="store_true",
@@ -311,8 +226,6 @@ def _ab_parser(commands: Any) -> None:
     ab.add_argument(
         "--fail-if-slower", type=float, metavar="PCT", help="exit 1 if any case is slower by more than PCT%%"
     )
-    ab.add_argument("--dask-address", metavar="ADDRESS", help="scheduler for the dask model")
-    ab.add_argument("--no-count", action="store_true", help="skip counting instructions under valgrind")
     ab.set_defaults(pytest_args=[])
 
 
@@ -405,33 +318,19 @@ def _pythons_fit(paths: Sequence[str] | None) -> bool:
 
 
 def pytest_arguments(args: argparse.Namespace, files: Sequence[Path]) -> list[str]:
-    """The pytest command line that measures ``files`` as ``args`` asks."""
-    save = [f"--suite-save={args.save}"] if args.save else []
-    options = [
+    """The pytest command line that measures ``files`` (the run options go to the plugin as
+    :class:`suite.harness.options.Given`, already checked)."""
+    return [
         "-c",
         str(BENCH_INI),
         "--rootdir",
         str(_rootdir(files)),
         "-v",
         f"--benchmark-storage=file://{args.results.resolve()}",
-        f"--suite-results={args.results.resolve()}",
-        *save,
         "--benchmark-columns=median,iqr,min,max,rounds",
+        *args.pytest_args,
+        *map(str, files),
     ]
-    if args.models:
-        options.append(f"--suite-models={','.join(args.models)}")
-    if args.workers:
-        options.append(f"--suite-workers={','.join(map(str, args.workers))}")
-    if args.rounds:
-        options.append(f"--suite-rounds={args.rounds}")
-    if args.quick:
-        options.append("--suite-quick")
-    if getattr(args, "no_count", False):
-        options.append("--suite-no-count")
-    options += [f"--suite-python={python}" for python in args.python or []]
-    if args.dask_address:
-        options.append(f"--suite-dask-address={args.dask_address}")
-    return [*options, *args.pytest_args, *map(str, files)]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -468,24 +367,15 @@ def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     files, ok = load_reporting(args.paths or [DEFAULT_SCENARIOS])
     if not ok:
         return EXIT_BAD_INPUT
-    overrides = Overrides(
-        models=args.models,
-        workers=args.workers,
-        rounds=args.rounds,
-        quick=args.quick,
-        dask_address=args.dask_address,
-    )
     scenarios, _ = load_all(files)
-    if not any(build(s, overrides) for s in scenarios):
-        print("no cases to run: no scenario has any of the selected models", file=sys.stderr)
-        return EXIT_BAD_INPUT
     if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
         return EXIT_BAD_INPUT
     from suite.harness.runstate import SavedRun
     from suite.results import expectations
 
     recorder = SavedRun()
-    code = int(pytest.main(pytest_arguments(args, files), plugins=[recorder]))
+    given = options.Given(options.given(args, results=args.results.resolve()))
+    code = int(pytest.main(pytest_arguments(args, files), plugins=[given, recorder]))
     judged = expectations.judge_run(history.read_run(recorder.path), scenarios) if recorder.path else []
     for line in expectations.render(judged):
         print(line)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import dataclasses
 import sys
 from collections.abc import Callable, Sequence
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from suite.errors import EXIT_BAD_INPUT, EXIT_FAILED, ScenarioError, SuiteError, exit_code
-from suite.harness import executables, worktrees
+from suite.harness import executables, options, worktrees
 from suite.harness.runstate import SavedRun
 from suite.results import ab, history
 from suite.spec import sides as sidespec
@@ -106,13 +105,15 @@ def _measure(
     save: str,
     build: PytestArguments,
 ) -> tuple[int, history.Run | None]:
-    run_args = copy.copy(args)
-    run_args.python, run_args.save = None, save
-    options = build(run_args, files)
-    options[:0] = [f"--suite-side={side.to_json()}" for side in sides]
-    options[:0] = [f"--suite-pairs={args.pairs}", f"--suite-floor={floor * 100}"]
+    given = options.given(
+        args,
+        save=save,
+        results=args.results.resolve(),
+        side=[side.to_json() for side in sides],
+        floor=floor * 100,
+    )
     recorder = SavedRun()
-    code = int(pytest.main(options, plugins=[recorder]))
+    code = int(pytest.main(build(args, files), plugins=[options.Given(given), recorder]))
     saved = history.read_run(recorder.path) if recorder.path is not None else None
     return code, saved
 

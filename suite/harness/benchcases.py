@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed, ModelUnavailable, Terminated
-from suite.harness import groups, launcher, metrics, serve_case, workcount
+from suite.harness import groups, launcher, metrics, options, serve_case, workcount
 from suite.harness.backend import BackendError
 from suite.harness.executables import Interpreter
 from suite.harness.launcher import CaseResult
@@ -137,7 +137,7 @@ def _work_count(config: pytest.Config, case: Case, python: Interpreter) -> dict[
     code or keys are in its parameters)."""
     if not workcount.countable(case):
         return {}
-    if config.getoption("suite_no_count") or config.getoption("suite_quick"):
+    if options.value(config, "no-count") or options.value(config, "quick"):
         return {"instructions_note": "not counted (--no-count or --quick)"}
     key = (case.kind, python.path, json.dumps(case.params, sort_keys=True))
     counts = config.stash[COUNTS]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from suite.errors import CaseFailed
+from suite.harness import options
 from suite.harness.backend import BackendError
 from suite.harness.interleave import Adapt, Job, Outcome, run_interleaved
 from suite.harness.paired import Plan, run_paired
@@ -112,7 +113,7 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
 
     def between(done: int, planned: int, pending: int) -> None:
         # A quick look reads the machine before each scenario only: it is for "does it run".
-        reading = None if config.getoption("suite_quick") else probe(config, scenario=scenario, cycle=done)
+        reading = None if options.value(config, "quick") else probe(config, scenario=scenario, cycle=done)
         note = f"; {_capacity(reading)}" if reading is not None else ""
         if first_case.side and not planned:
             what = f"extra cycle {done} for the cases not settled"
@@ -125,7 +126,7 @@ def _measure_group(module: pytest.Module, session: pytest.Session) -> dict[str, 
         say(f"  {what} done, {fmt_duration(time.monotonic() - began)}{note}")
 
     if first_case.side:  # suite ab: both sides of each case paired, until settled
-        plan = Plan(config.getoption("suite_pairs"), config.getoption("suite_floor") / 100)
+        plan = Plan(options.value(config, "pairs"), options.value(config, "floor") / 100)
         outcomes.update(run_paired(jobs, seed, between, plan))
         return outcomes
     adapt = Adapt(first_case.max_rounds, first_case.precision_pct / 100, first_case.budget_s)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from suite.errors import ScenarioError
-from suite.harness import benchcases, environment, executables, groups
+from suite.harness import benchcases, environment, executables, groups, options
 from suite.harness.backend import Backends
 from suite.harness.executables import Interpreter
 from suite.harness.progress import Progress
@@ -51,60 +51,16 @@ from suite.spec.sides import load as load_side
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("suite", "concurrency comparison suite")
-    group.addoption(
-        "--suite-models", default=None, help="comma-separated models to run (default: each scenario's)"
-    )
-    group.addoption(
-        "--suite-workers", default=None, help="comma-separated worker counts, replacing each scenario's"
-    )
-    group.addoption("--suite-rounds", type=int, default=None, help="measured rounds per case")
-    group.addoption(
-        "--suite-quick", action="store_true", help="a fast look: at most 2 rounds, 64 tasks, 16 workers"
-    )
-    group.addoption("--suite-dask-address", default=None, help="scheduler address for the dask model")
-    group.addoption(
-        "--suite-results",
-        type=Path,
-        default=None,
-        help="save the run here (pytest-benchmark's layout), failed and interrupted cases included",
-    )
-    group.addoption("--suite-save", default=None, help="name of the saved run (default: commit and time)")
-    group.addoption(
-        "--suite-side",
-        action="append",
-        default=None,
-        help="an A/B side as JSON (suite ab gives two): every case runs under both, paired cycle by cycle",
-    )
-    group.addoption(
-        "--suite-no-count",
-        action="store_true",
-        help="do not count each CPU task's instructions under valgrind (on where valgrind is installed)",
-    )
-    group.addoption("--suite-pairs", type=int, default=2, help="A/B: pairs of worker processes per case")
-    group.addoption(
-        "--suite-floor", type=float, default=5.0, help="A/B: the practical floor of a change, percent"
-    )
-    group.addoption(
-        "--suite-python",
-        action="append",
-        default=None,
-        help="interpreter that runs the workers (repeatable: every case runs under each; default: this one)",
-    )
-
-
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+    options.add_to_pytest(parser)
 
 
 def overrides(config: pytest.Config) -> Overrides:
-    workers = _csv(config.getoption("suite_workers"))
     return Overrides(
-        models=_csv(config.getoption("suite_models")),
-        workers=[int(w) for w in workers] if workers else None,
-        rounds=config.getoption("suite_rounds"),
-        quick=config.getoption("suite_quick"),
-        dask_address=config.getoption("suite_dask_address"),
+        models=options.value(config, "models"),
+        workers=options.value(config, "workers"),
+        rounds=options.value(config, "rounds"),
+        quick=bool(options.value(config, "quick")),
+        dask_address=options.value(config, "dask-address"),
     )
 
 
@@ -128,7 +84,7 @@ class ScenarioFile(pytest.Module):
 
     def _getobj(self) -> ModuleType:
         self.cases = {}
-        sides = [Side.from_json(text) for text in self.config.getoption("suite_side") or []]
+        sides = [Side.from_json(text) for text in options.value(self.config, "side") or []]
         try:
             if sides:
                 self._collect_sides(sides)
@@ -141,7 +97,7 @@ class ScenarioFile(pytest.Module):
     def _collect(self) -> None:
         self.scenario = load(self.path)
         self.config.stash[SCENARIOS][self.scenario.name] = self.scenario.description or ""
-        pythons = executables.resolve(self.config.getoption("suite_python"))
+        pythons = executables.resolve(options.value(self.config, "python"))
         known = self.config.stash[CASES]
         for case in build(self.scenario, overrides(self.config)):
             for python in pythons:
@@ -159,9 +115,7 @@ class ScenarioFile(pytest.Module):
             for case in build(self.scenario, overrides(self.config)):
                 case_id = f"{case.id}-{side.name}"
                 # Each pair of processes measures enough cycles for a verdict of its own.
-                rounds = (
-                    case.rounds if self.config.getoption("suite_rounds") else max(case.rounds, MIN_CYCLES)
-                )
+                rounds = case.rounds if options.value(self.config, "rounds") else max(case.rounds, MIN_CYCLES)
                 sided = dataclasses.replace(case, side=side.name, rounds=rounds)
                 self.cases[case_id] = known[(self.nodeid, case_id)] = (sided, python)
 
@@ -188,6 +142,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Weigh each case by its rounds for the estimate of what is left. An interleaved
     group is measured while its file's first case runs: that case carries the group."""
     cases = session.config.stash[CASES]
+    if not cases and session.config.stash[SCENARIOS]:
+        raise pytest.UsageError("no cases to run: no scenario has any of the selected models")
     weights: dict[str, int] = {}
     carrier: dict[str, str] = {}
     for item in session.items:
@@ -251,7 +207,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         )
     for line in _count_notes(config):
         terminalreporter.write_line(line)
-    if config.getoption("suite_quick"):
+    if options.value(config, "quick"):
         terminalreporter.write_line(
             "a --quick look: fewer rounds, tasks and workers, smaller tasks; `suite compare` will not "
             "test it against full runs"
@@ -284,9 +240,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[COUNTS] = {}
     config.stash[BACKENDS] = Backends()
     config.add_cleanup(config.stash[BACKENDS].close)
-    results: Path | None = config.getoption("suite_results")
+    results: Path | None = options.value(config, "results")
     if results is not None:
-        name = config.getoption("suite_save")
+        name = options.value(config, "save")
         if name is not None and not saving.NAME.match(name):
             raise pytest.UsageError(f"--suite-save: a name must match {saving.NAME.pattern}, got {name!r}")
         # pytest-benchmark writes here (its JSON, with every round); the suite adds the
@@ -319,7 +275,7 @@ def _run_name(config: pytest.Config) -> str:
     """``--suite-save``, or what pytest-benchmark's autosave would call the run."""
     from pytest_benchmark.utils import get_tag
 
-    name: str | None = config.getoption("suite_save")
+    name: str | None = options.value(config, "save")
     return name if name is not None else str(get_tag())  # type: ignore[no-untyped-call]
 
 
@@ -348,20 +304,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "cases": list(records.values()),
         "not_run": not_run,
         "scenarios": config.stash[SCENARIOS],
-        "quick": bool(config.getoption("suite_quick")),
+        "quick": bool(options.value(config, "quick")),
         "interleaved": config.stash[INTERLEAVED],
         "capacity": _capacity(config),
     }
-    sides = config.getoption("suite_side")
+    sides = options.value(config, "side")
     if sides:
         document["suite"]["ab"] = {
             "sides": [json.loads(side) for side in sides],
-            "floor": config.getoption("suite_floor") / 100,
-            "pairs": config.getoption("suite_pairs"),
+            "floor": options.value(config, "floor") / 100,
+            "pairs": options.value(config, "pairs"),
         }
     from pytest_benchmark.utils import get_machine_id  # its storage folder for this machine
 
-    folder = config.getoption("suite_results") / get_machine_id()  # type: ignore[no-untyped-call]
+    folder = options.value(config, "results") / get_machine_id()  # type: ignore[no-untyped-call]
     with _signals_held():  # a second Ctrl-C must not cost the run that is being saved
         config.stash[SAVED] = saving.save_run(folder, _run_name(config), document)
         incoming.unlink(missing_ok=True)
