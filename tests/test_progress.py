@@ -20,13 +20,13 @@ def test_durations_read_as_clock_time() -> None:
     assert fmt_duration(3729) == "1:02:09"
 
 
-def test_what_is_left_is_weighted_by_rounds() -> None:
+def test_what_is_left_is_scaled_by_how_long_the_finished_cases_took() -> None:
     clock = FakeClock()
     progress = Progress.of([("a", 10), ("b", 30), ("c", 20)], clock)
-    clock.now += 20  # 10 rounds in 20 s: 2 s a round
-    assert progress.done("a") == "0:20 elapsed, ~1:40 left"  # 50 rounds to go
+    clock.now += 20  # estimated 10 s, took 20 s: the machine is twice as slow as assumed
+    assert progress.done("a") == "0:20 elapsed, ~1:40 left"  # 50 estimated seconds to go: 100
     clock.now += 40
-    assert progress.done("b") == "1:00 elapsed, ~0:30 left"  # 40 rounds in 60 s, 20 to go
+    assert progress.done("b") == "1:00 elapsed, ~0:30 left"  # 40 estimated in 60 s, 20 to go
     clock.now += 25
     assert progress.done("c") == "1:25 elapsed"
 
@@ -38,3 +38,27 @@ def test_unknown_or_repeated_cases_change_nothing() -> None:
     assert progress.done("not-a-case") is None
     assert progress.done("a") == "0:05 elapsed, ~0:05 left"
     assert progress.done("a") is None
+
+
+def test_a_case_is_estimated_from_its_parameters() -> None:
+    import dataclasses
+
+    from suite.harness.progress import CASE_OVERHEAD_S, case_seconds
+    from suite.spec.cases import Case
+
+    cpu = Case(
+        "s", "sequential", 1, "cpu", {"tasks": 8, "iterations": 400_000}, rounds=5, warmup=1, timeout_s=60
+    )
+    alone = case_seconds(cpu, cores=2)
+    # 8 tasks of 400,000 loop iterations, about 34 ms each: about 0.27 s a round, 6 rounds.
+    assert 1.5 < alone - CASE_OVERHEAD_S < 2.5
+    # Processes spread CPU work over the cores; threads hand out tasks at a cost too.
+    assert case_seconds(dataclasses.replace(cpu, model="processes", workers=4), cores=2) < alone
+    sleep = Case(
+        "s", "asyncio", 100, "sleep", {"tasks": 100, "latency_ms": 20}, rounds=5, warmup=1, timeout_s=60
+    )
+    # Waiting tasks overlap as far as there are workers: one 20 ms wait a round.
+    assert case_seconds(sleep, cores=2) - CASE_OVERHEAD_S < 0.2
+    assert case_seconds(dataclasses.replace(sleep, model="sequential", workers=1), cores=2) > 10
+    point = dataclasses.replace(sleep, mode="serve", load={"duration_s": 3.0, "warmup_s": 0.5})
+    assert case_seconds(point, cores=2) == CASE_OVERHEAD_S + 4.5

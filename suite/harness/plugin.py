@@ -25,7 +25,7 @@ from suite.errors import ScenarioError
 from suite.harness import benchcases, environment, executables, groups, options
 from suite.harness.backend import Backends
 from suite.harness.executables import Interpreter
-from suite.harness.progress import Progress
+from suite.harness.progress import Progress, case_seconds, fmt_duration
 from suite.harness.runstate import (
     BACKENDS,
     BASELINES,
@@ -138,14 +138,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("scenario", "model", "workers", "python"), params)
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints the estimate
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Weigh each case by its rounds for the estimate of what is left. An interleaved
-    group is measured while its file's first case runs: that case carries the group."""
+    """Estimate each case's length for the estimate of what is left. An interleaved group
+    is measured while its file's first case runs: that case carries the group."""
     cases = session.config.stash[CASES]
     if not cases and session.config.stash[SCENARIOS]:
         raise pytest.UsageError("no cases to run: no scenario has any of the selected models")
-    weights: dict[str, int] = {}
+    weights: dict[str, float] = {}
     carrier: dict[str, str] = {}
+    cores = environment.usable_cpus()
     for item in session.items:
         module = item.getparent(pytest.Module)
         callspec = getattr(item, "callspec", None)
@@ -153,9 +155,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if module is None or found is None:
             continue
         case, python = found
-        weight = case.rounds + case.warmup
-        if case.load is not None:  # a serve load point: weighed as rounds of about half a second
-            weight = round(2 * (case.load["duration_s"] + case.load["warmup_s"] + 1))
+        weight = case_seconds(case, cores)
         if python.error is None and groups.alone_reason(case) is None:
             first = carrier.setdefault(module.nodeid, item.nodeid)
             weights[first] = weights.get(first, 0) + weight
@@ -163,6 +163,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         else:
             weights[item.nodeid] = weight
     session.config.stash[PROGRESS] = Progress.of(weights.items())
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    """The run's estimated length, under "collected N items"."""
+    progress = config.stash.get(PROGRESS, None)
+    if progress is None or not progress.total:
+        return None
+    return (
+        f"estimated run time: about {fmt_duration(progress.total)}, from the scenarios' parameters "
+        "(corrected on each case's line as cases finish)"
+    )
 
 
 #: What ``pytest_report_teststatus`` returns: category, letter (``-q``), word (``-v``).

@@ -1,14 +1,46 @@
 """Elapsed time and an estimate of what is left, on each case's result line.
 
-The estimate weighs every case by its rounds (warm-up included): time per round so far,
-times the rounds still to run. Cases differ in what a round costs, so the estimate moves
-as the run goes; it is a guide, not a promise.
+Before anything runs, each case's length is estimated from its scenario's parameters
+(:func:`case_seconds`: tasks x a rough time per task, spread over the workers that can
+run them at once, plus what starting a worker and handing out tasks cost; a serve load
+point's own duration). As cases finish, the estimates of the cases left are scaled by how
+long the finished ones really took against their estimates, so a machine faster or slower
+than assumed is corrected early. It is a guide, not a promise.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+
+from suite.spec import registry
+from suite.spec.cases import Case
+
+#: Starting a case's worker process, its pool, and stopping them: outside its rounds.
+CASE_OVERHEAD_S = 0.6
+#: Handing one task to a worker, by model family (dispatch-overhead's figures here).
+DISPATCH_S = {"baseline": 0.0, "event loops": 2e-6, "threads": 25e-6, "processes": 130e-6}
+#: Uncertain cases get extra cycles (up to a quarter of the planned time).
+EXTRA_ROUNDS = 1.15
+
+
+def case_seconds(case: Case, cores: int) -> float:
+    """A rough estimate of how long ``case`` takes, from its scenario's parameters alone."""
+    if case.load is not None:
+        return CASE_OVERHEAD_S + float(case.load["duration_s"]) + float(case.load["warmup_s"]) + 1.0
+    kind = registry.workload(case.kind)
+    runner = registry.runner(case.model)
+    workload = kind(kind.Params.model_validate(case.params))
+    tasks = int(case.params.get("tasks", 1))
+    wait_s, compute_s = workload.rough_task_s()
+    # Waits overlap as far as there are workers; computing, as far as there are cores the
+    # model can use (one, for a one-thread model or Python code in threads).
+    one_at_a_time = runner.one_cpu or (kind.holds_gil and runner.family == "threads")
+    waiting = min(case.workers, tasks)
+    computing = 1 if one_at_a_time else min(case.workers, cores, tasks)
+    handing_out = DISPATCH_S.get(runner.family, 50e-6)
+    round_s = tasks * (wait_s / waiting + compute_s / computing + handing_out)
+    return CASE_OVERHEAD_S + (case.rounds + case.warmup) * round_s * EXTRA_ROUNDS
 
 
 def fmt_duration(seconds: float) -> str:
@@ -20,9 +52,10 @@ def fmt_duration(seconds: float) -> str:
 
 
 class Progress:
-    """Cases of a run by id with their weights; :meth:`done` marks one and says where the run is."""
+    """Cases of a run by id with their estimated seconds (any weights do); :meth:`done`
+    marks one and says where the run is."""
 
-    def __init__(self, weights: dict[str, int], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, weights: dict[str, float], clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._left = dict(weights)
         self._total = sum(weights.values())
@@ -40,6 +73,11 @@ class Progress:
         left = elapsed / finished * remaining if finished else 0.0
         return f"{fmt_duration(elapsed)} elapsed, ~{fmt_duration(left)} left"
 
+    @property
+    def total(self) -> float:
+        """The run's estimated length in seconds, before anything ran."""
+        return self._total
+
     @classmethod
-    def of(cls, cases: Iterable[tuple[str, int]], clock: Callable[[], float] = time.monotonic) -> Progress:
+    def of(cls, cases: Iterable[tuple[str, float]], clock: Callable[[], float] = time.monotonic) -> Progress:
         return cls(dict(cases), clock)

@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from suite import tasks as purework
 
 MAX_TASKS = 1_000_000
+#: About how long one iteration of the ``cpu`` kind's loop takes here (85 ns on this kind
+#: of 2-core VM): for the estimate of a run's length only.
+ROUGH_LOOP_S = 85e-9
 #: ``--quick`` runs this fraction of each task's work (see :meth:`WorkloadParams.quick`).
 QUICK_DIVISOR = 4
 #: The most bytes a task receives or returns (``payload``).
@@ -313,6 +316,16 @@ class Workload(abc.ABC):
     def descriptors_needed(self, concurrency: int) -> int:
         """File descriptors one process running ``concurrency`` tasks at once needs."""
         return 0
+
+    #: Whether a task's computing holds the GIL (Python code): threads then compute one at
+    #: a time on a GIL build. For the estimate of a run's length only.
+    holds_gil: ClassVar[bool] = True
+
+    def rough_task_s(self) -> tuple[float, float]:
+        """About how long one task waits and how long it computes, alone on one core of this
+        kind of machine: for the estimate of a run's length only, before anything is
+        measured (it corrects itself as cases finish). Never used in a result."""
+        return 0.0, 0.001
 
     def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
         """The physical lower bound of one round with ``workers``, if the kind knows it.

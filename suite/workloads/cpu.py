@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from suite.workloads import CpuBound, WorkloadParams
+from suite.workloads import ROUGH_LOOP_S, CpuBound, WorkloadParams
 
 
 class CpuParams(WorkloadParams):
@@ -25,6 +25,9 @@ class CpuWorkload(CpuBound):
     Params = CpuParams
     summary = "pure-Python loop per task (holds the GIL)"
     params: CpuParams
+
+    def rough_task_s(self) -> tuple[float, float]:
+        return 0.0, self.params.iterations * ROUGH_LOOP_S
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "cpu", {"iterations": self.params.iterations, "constants": self.params.constants}

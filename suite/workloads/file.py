@@ -49,6 +49,11 @@ class FileWorkload(Workload):
             shutil.rmtree(self._own_folder, ignore_errors=True)
             self._own_folder = None
 
+    holds_gil = False
+
+    def rough_task_s(self) -> tuple[float, float]:
+        return (0.005 if self.params.fsync else 0.0), 2e-4 + self.params.bytes / 800e6
+
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "file", {"folder": self.folder(), "size": self.params.bytes, "fsync": self.params.fsync}
 

@@ -239,6 +239,11 @@ class HttpWorkload(Workload):
     def descriptors_needed(self, concurrency: int) -> int:
         return concurrency  # one socket per request in flight
 
+    def rough_task_s(self) -> tuple[float, float]:
+        p = self.params
+        mean_ms = p.latency_ms if p.latency_ms is not None else p.latency.mean_ms  # type: ignore[union-attr]
+        return mean_ms / 1000, 1e-3  # the client's own work for a request: about a millisecond
+
     def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
         tasks = self.params.tasks
         if self.params.latency_ms is not None:

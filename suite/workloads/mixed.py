@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from suite.tasks import cpu_task
-from suite.workloads import Workload, WorkloadParams, sleep_at_least
+from suite.workloads import ROUGH_LOOP_S, Workload, WorkloadParams, sleep_at_least
 
 
 class MixedParams(WorkloadParams):
@@ -30,6 +30,9 @@ class MixedWorkload(Workload):
         import anyio  # the running loop's own sleep, asyncio's or trio's
 
         self._async_sleep = anyio.sleep
+
+    def rough_task_s(self) -> tuple[float, float]:
+        return self.params.latency_ms / 1000, self.params.iterations * ROUGH_LOOP_S
 
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "mixed", {"latency_ms": self.params.latency_ms, "iterations": self.params.iterations}

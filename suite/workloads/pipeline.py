@@ -37,6 +37,10 @@ class PipelineWorkload(HttpWorkload):
         raw = digest.digest(16) if self.params.algorithm.startswith("shake") else digest.digest()  # type: ignore[call-arg,unused-ignore]
         return int.from_bytes(raw[:8], "little") & 0x7FFFFFFFFFFFFFFF  # >= 0: not an error code
 
+    def rough_task_s(self) -> tuple[float, float]:
+        wait, compute = super().rough_task_s()
+        return wait, compute + self.params.body_bytes * self.params.hash_repeat / 1e9
+
     def ideal_s(self, workers: int, baseline_s: float | None, cores: int) -> float | None:
         return None  # no single physical bound: the latency and the CPU both limit it
 

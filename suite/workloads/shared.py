@@ -88,6 +88,9 @@ class SharedWorkload(Workload):
     def _in_owner(self) -> bool:
         return os.getpid() == self._owner or self._value is None
 
+    def rough_task_s(self) -> tuple[float, float]:
+        return 0.0, self.params.updates * 1e-7
+
     def run_task(self, index: int) -> int:
         op, updates, lock = self.params.op, self.params.updates, self._lock
         guarded = self.params.guard == "lock"

@@ -30,6 +30,9 @@ class SleepWorkload(Workload):
 
         self._async_sleep = anyio.sleep
 
+    def rough_task_s(self) -> tuple[float, float]:
+        return self.params.latency_ms / 1000, 0.0
+
     def pure_task(self) -> tuple[str, dict[str, Any]]:
         return "sleep", {"latency_ms": self.params.latency_ms}
 
