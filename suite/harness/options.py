@@ -11,7 +11,6 @@ reads every option through :func:`value`, which prefers those and falls back to 
 from __future__ import annotations
 
 import argparse
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +21,6 @@ from suite.spec import registry
 
 if TYPE_CHECKING:
     import pytest
-
-
-@functools.cache
-def _given_key() -> pytest.StashKey[dict[str, Any]]:
-    """Where the plugin finds what the ``suite`` command checked (pytest is imported only
-    when a run starts, so ``suite compare`` and the rest start without it)."""
-    import pytest
-
-    return pytest.StashKey[dict[str, Any]]()
 
 
 def csv_ints(text: str) -> list[int]:
@@ -192,7 +182,8 @@ def given(args: argparse.Namespace, **more: Any) -> dict[str, Any]:
 
 
 class Given:
-    """A pytest plugin object that hands the plugin the ``suite`` command's checked values."""
+    """A pytest plugin object that hands the plugin the ``suite`` command's checked values
+    (passed to ``pytest.main``, so it is registered before any hook runs)."""
 
     def __init__(self, values: dict[str, Any]) -> None:
         unknown = set(values) - set(BY_NAME)
@@ -200,15 +191,12 @@ class Given:
             raise ValueError(f"not run options: {', '.join(sorted(unknown))}")
         self.values = values
 
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[_given_key()] = self.values
-
 
 def value(config: pytest.Config, name: str) -> Any:
     """Option ``name`` for this session: as the ``suite`` command gave it, else as pytest's
     own ``--suite-NAME`` set it (or its default)."""
     option = BY_NAME[name]
-    values = config.stash.get(_given_key(), {})
-    if name in values and values[name] is not None:
-        return values[name]
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, Given) and plugin.values.get(name) is not None:
+            return plugin.values[name]
     return config.getoption(f"suite_{option.dest}")
