@@ -19,8 +19,6 @@ from suite.results.history import Measurement, Run
 from suite.results.paired import Interval, slower
 from suite.spec.scenario import Expectation, Scenario
 
-HOLDS, FALSE, NOT_SETTLED, NOT_MEASURED = "holds", "FALSE here", "not settled", "not measured"
-
 
 @dataclass(frozen=True)
 class Judged:
@@ -38,6 +36,11 @@ class Judged:
         figure = f": x{self.speed.value:.2f} as fast{_interval(self.speed)}" if self.speed else ""
         pair = f" ({self.pair}{figure})" if self.pair else ""
         return f"{self.state}: {self.scenario}: {self.expectation}{pair}"
+
+
+#: What an expectation is, judged: the whole interval satisfies it, misses it, or straddles
+#: the line; or the run did not measure it.
+HOLDS, FALSE, NOT_SETTLED, NOT_MEASURED = "holds", "FALSE here", "not settled", "not measured"
 
 
 def _interval(speed: Interval) -> str:
