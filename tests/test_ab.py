@@ -106,6 +106,7 @@ def test_a_side_sets_workload_keys_and_names_itself_when_wrong(write_scenario) -
         sides.parse_set("workload.iterations")
 
 
+@pytest.mark.slow
 def test_a_side_imports_a_callable_from_its_own_folder(write_scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for name in ("old", "new"):
         (tmp_path / name).mkdir()
@@ -172,6 +173,7 @@ def test_the_two_sides_of_a_pair_run_back_to_back() -> None:
 @pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs"
 )
+@pytest.mark.slow
 def test_pin_holds_every_thread_of_a_process_tree_on_one_cpu() -> None:
     code = (
         "import threading, time, subprocess, sys\n"
@@ -210,6 +212,7 @@ rounds: 4
 """
 
 
+@pytest.mark.slow
 def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(SCENARIO)
     done = run_suite(
@@ -232,6 +235,7 @@ def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Pat
     assert a.info["worker_processes"] == b.info["worker_processes"]
 
 
+@pytest.mark.slow
 def test_suite_ab_refuses_a_side_it_cannot_build(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(SCENARIO)
     done = run_suite("ab", "tiny.yaml", "--set-b", "workload.iteration=5", cwd=tmp_path)
@@ -244,6 +248,7 @@ def test_suite_ab_refuses_a_side_it_cannot_build(tmp_path: Path) -> None:
     assert "callable" in done.stderr
 
 
+@pytest.mark.slow
 def test_saved_ab_runs_load_with_their_sides(tmp_path: Path) -> None:
     path = tmp_path / "0001_ab.json"
     info = {"scenario": "s", "model": "sequential", "workers": 1, "cycles": [0, 1, 2], "worker_processes": 2}
@@ -268,6 +273,7 @@ def test_saved_ab_runs_load_with_their_sides(tmp_path: Path) -> None:
     assert "beyond 7.0%" in text
 
 
+@pytest.mark.slow
 def test_side_b_may_be_another_file_with_the_same_cases(write_scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     a = write_scenario("workload: {kind: cpu, tasks: 2, iterations: 10}\nmodels: [sequential]\n", "a.yaml")
     b = write_scenario("workload: {kind: cpu, tasks: 2, iterations: 20}\nmodels: [sequential]\n", "b.yaml")

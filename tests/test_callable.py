@@ -17,6 +17,9 @@ from suite.harness import launcher
 from suite.spec import scenario
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs a callable under the models.
+pytestmark = pytest.mark.slow
+
 WriteScenario = Callable[..., Path]
 TESTS = Path(__file__).parent
 

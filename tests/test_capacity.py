@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import psutil
+import pytest
 
 from suite.harness.probe import CapacityProbe
 from suite.results import machine
 from suite.results.robust import median_interval
 
 
+@pytest.mark.slow
 def test_probe_measures_this_machine_and_leaves_nothing_running() -> None:
     before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
     probe = CapacityProbe()

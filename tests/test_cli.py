@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from suite_cli import ROOT, run_suite
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs the suite command in a process of
+# its own.
+pytestmark = pytest.mark.slow
+
 WriteScenario = Callable[..., Path]
 
 TINY = """

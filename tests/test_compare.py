@@ -22,6 +22,7 @@ def two_runs(make_run, **second) -> list[history.Run]:  # type: ignore[no-untype
     return [history.read_run(first), history.read_run(after)]
 
 
+@pytest.mark.slow
 def test_a_30_percent_slowdown_is_flagged_and_the_rest_unchanged(make_run) -> None:  # type: ignore[no-untyped-def]
     slowed = {**CASES, ("web", "threads", 4): 0.25 * 1.3}
     comparison = compare(two_runs(make_run, cases=slowed))
@@ -121,6 +122,7 @@ def test_runs_by_number_name_path_and_latest(make_run, tmp_path: Path) -> None: 
         history.resolve("third", results)
 
 
+@pytest.mark.slow
 def test_cli_fail_if_slower_exit_codes(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     make_run(1, CASES, name="before")
     make_run(2, {**CASES, ("web", "threads", 4): 0.25 * 1.3}, name="after", seed=1)
@@ -148,6 +150,7 @@ def test_cli_fail_if_slower_exit_codes(make_run, tmp_path: Path) -> None:  # typ
         ),
     ],
 )
+@pytest.mark.slow
 def test_a_run_file_of_the_wrong_shape_is_one_line_naming_the_field(
     make_run, tmp_path: Path, damage, named
 ) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +166,7 @@ def test_a_run_file_of_the_wrong_shape_is_one_line_naming_the_field(
         assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_files_from_plain_pytest_benchmark(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -18,6 +18,9 @@ from suite.harness import launcher, procgroup
 from suite.spec import scenario
 from suite.spec.cases import Case, Overrides, build
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts a Dask cluster.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed", reason="Dask is an optional extra: pip install 'concurrency-suite[dask]'")
 
 ROOT = Path(__file__).resolve().parent.parent

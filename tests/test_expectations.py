@@ -96,6 +96,7 @@ expect:
         ),
     ],
 )
+@pytest.mark.slow
 def test_check_expectations_exits_1_when_one_is_false(
     tmp_path: Path, test: str, code: int, said: str
 ) -> None:

@@ -18,6 +18,10 @@ from suite.errors import CaseFailed
 from suite.harness import launcher, procgroup
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs a case whose worker or pool fails on
+# purpose.
+pytestmark = pytest.mark.slow
+
 BASE = Case(
     scenario="f",
     model="sequential",

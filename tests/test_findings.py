@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from suite_cli import ROOT, run_suite
 
 from suite.results import findings, history
@@ -121,6 +122,7 @@ def test_a_claim_without_its_scenario_says_so(tmp_path: Path) -> None:
     assert verdicts(path)["Processes cost memory"] == "Not measured in this run"
 
 
+@pytest.mark.slow
 def test_findings_command_writes_the_document_plots_and_readme_block(tmp_path: Path) -> None:
     run_file(tmp_path)
     readme = tmp_path / "README.md"
@@ -152,6 +154,7 @@ def test_findings_command_writes_the_document_plots_and_readme_block(tmp_path: P
     assert "| `cpu-python` |  | processes (2 workers), 150.0ms | " in new_readme
 
 
+@pytest.mark.slow
 def test_findings_refuses_a_readme_without_the_block(tmp_path: Path) -> None:
     run_file(tmp_path)
     (tmp_path / "README.md").write_text("# Mine\n")

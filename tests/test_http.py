@@ -27,6 +27,9 @@ from suite.harness.worker import DESCRIPTOR_MARGIN
 from suite.spec.cases import Case
 from suite.workloads.http import CONNECTION, TIMEOUT, HttpParams, HttpWorkload
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts the HTTP backend.
+pytestmark = pytest.mark.slow
+
 PARAMS = {"tasks": 6, "latency_ms": 5, "body_bytes": 3000, "seed": 3}
 
 

@@ -15,6 +15,10 @@ from suite.harness import launcher, metrics
 from suite.harness.interleave import Adapt, Job, run_interleaved
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs interleaved groups of worker
+# processes.
+pytestmark = pytest.mark.slow
+
 BASE = Case(
     scenario="t",
     model="sequential",

@@ -201,6 +201,7 @@ def test_a_chart_per_scenario_puts_interpreters_side_by_side(tmp_path: Path) -> 
     assert len(bars) == 7
 
 
+@pytest.mark.slow
 def test_findings_with_an_interpreter_run(tmp_path: Path) -> None:
     main = run_file(tmp_path / "main")
     across = run_file(tmp_path / "across")

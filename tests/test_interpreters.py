@@ -20,6 +20,10 @@ from suite.errors import CaseFailed, ModelUnavailable
 from suite.harness import executables, launcher
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts workers under other interpreters
+# or probes them.
+pytestmark = pytest.mark.slow
+
 
 def find_python(version: str) -> str | None:
     found = sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python3")) or [

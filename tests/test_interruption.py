@@ -21,6 +21,9 @@ from suite_cli import ROOT, alive, run_suite, start_suite, wait_for_text
 
 from suite.results import history, saving
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs the suite and stops it with a signal.
+pytestmark = pytest.mark.slow
+
 WriteScenario = Callable[..., Path]
 
 #: Three cases: the first finishes at once, the second (16 s) is interrupted while its

@@ -16,6 +16,9 @@ from suite.errors import CaseFailed
 from suite.harness import executables, launcher, procgroup
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts a worker process.
+pytestmark = pytest.mark.slow
+
 BASE = Case(
     scenario="t",
     model="sequential",

@@ -12,6 +12,9 @@ from suite.harness.metrics import extra_info
 from suite.results import summary
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test measures cases in worker processes.
+pytestmark = pytest.mark.slow
+
 CPU = Case(
     scenario="m",
     model="sequential",

@@ -16,6 +16,9 @@ from suite.spec import registry
 from suite.workloads import Workload
 from suite.workloads.cpu import CpuWorkload
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts a model's pool or event loop.
+pytestmark = pytest.mark.slow
+
 PARAMS = {
     "cpu": {"tasks": 5, "iterations": 500},
     "hash": {"tasks": 5, "bytes": 4096, "repeat": 2},

@@ -15,6 +15,9 @@ from suite.harness.environment import usable_cpus
 from suite.results.summary import multithreaded_work, oversubscribed
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts workers with native pools.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("numpy", reason="numpy is the numeric extra")
 pytest.importorskip("threadpoolctl", reason="threadpoolctl is the numeric extra")
 

@@ -36,11 +36,14 @@ def found_pythons() -> list[str]:
 
 
 PYTHONS = found_pythons()
-pytestmark = pytest.mark.skipif(
-    not PYTHONS,
-    reason="no python3.13t, python3.14 or python3.15 on PATH and none in SUITE_TEST_PYTHONS "
-    "(../shared/tools/pythons/ installs them; see the README)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not PYTHONS,
+        reason="no python3.13t, python3.14 or python3.15 on PATH and none in SUITE_TEST_PYTHONS "
+        "(../shared/tools/pythons/ installs them; see the README)",
+    ),
+]
 
 
 def facts(python: str) -> dict[str, Any]:

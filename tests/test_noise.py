@@ -105,6 +105,7 @@ def test_median_test_needs_two_runs_a_side() -> None:
     assert p < 0.01
 
 
+@pytest.mark.slow
 def test_cli_takes_sides_as_lists_or_repeated_names(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     results = tmp_path / "results"
     for n, scale in ((1, 1.0), (2, 1.03), (3, 0.98), (4, 1.3), (5, 1.33), (6, 1.28)):

@@ -14,6 +14,9 @@ from suite.harness import launcher
 from suite.spec import registry
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test moves payloads through pools.
+pytestmark = pytest.mark.slow
+
 CASE = Case(
     scenario="p",
     model="sequential",

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs a pytest session that measures cases
+# in worker processes.
+pytestmark = pytest.mark.slow
+
 SCENARIO = """
 workload:
   kind: cpu

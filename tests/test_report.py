@@ -120,6 +120,7 @@ def browse(browser: str, page: Path, profile: Path, *args: str) -> subprocess.Co
     )
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from PIL import Image
 

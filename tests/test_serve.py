@@ -33,6 +33,9 @@ from suite.spec.cases import Case, build
 from suite.spec.scenario import load
 from suite.workloads import Workload
 
+# The fast lane (-m 'not slow') leaves this module out: every test starts a server model and loads it.
+pytestmark = pytest.mark.slow
+
 
 def workload(kind: str = "sleep", **params: object) -> Workload:
     cls = registry.workload(kind)

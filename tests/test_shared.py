@@ -15,6 +15,9 @@ from suite.harness import launcher
 from suite.spec import registry
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test runs pools that share state.
+pytestmark = pytest.mark.slow
+
 CASE = Case(
     scenario="s",
     model="sequential",

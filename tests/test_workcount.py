@@ -16,6 +16,9 @@ from suite.results import ab, history
 from suite.results.compare import SAME_WORK, compare
 from suite.spec.cases import Case
 
+# The fast lane (-m 'not slow') leaves this module out: every test counts instructions under valgrind.
+pytestmark = pytest.mark.slow
+
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 CPU = Case("s", "sequential", 1, "cpu", {"tasks": 2, "iterations": 20000}, 3, 1, 10.0)
 
