@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         help="say what is available under this interpreter instead (repeat it for several)",
     )
 
-    commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema = commands.add_parser("schema", help="print the JSON Schema of scenario files (or of run files)")
+    schema.add_argument("--run", action="store_true", help="the schema of a saved run file instead")
 
     compare = commands.add_parser("compare", help="compare saved runs: winners, changes, significance")
     compare.add_argument(
@@ -391,7 +392,7 @@ def _ab(args: argparse.Namespace, terminated: list[int]) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(history.run_schema() if args.run else json_schema(), indent=2))
     return EXIT_OK
 
 

@@ -68,6 +68,7 @@ def test_run_saves_a_numbered_run_readable_upstream(write_scenario: WriteScenari
     assert [b["param"] for b in data["benchmarks"]] == ["sequential-w1", "threads-w2", "processes-w2"]
     assert all(len(b["stats"]["data"]) == 3 for b in data["benchmarks"])
     assert data["suite"]["quick"] is False
+    assert data["suite"]["schema_version"] == 2
     assert data["suite"]["interleaved"]["tiny"]["cases"] == ["sequential-w1", "threads-w2", "processes-w2"]
     readings = data["suite"]["capacity"]["readings"]
     assert [(r["scenario"], r["cycle"]) for r in readings] == [("tiny", c) for c in range(5)]

@@ -190,3 +190,24 @@ def test_files_from_plain_pytest_benchmark(pytester: pytest.Pytester) -> None:
     assert table.headers == ["workers", "test_fast", "test_slow"]
     assert table.rows[0][1].startswith("*")
     assert compare([run, run]).changes[0].verdict == "unchanged"
+
+
+def test_runs_of_schema_1_migrate_their_cycles_from_position(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = make_run(1, CASES, name="old", rounds=7, extra={"interleaved": True, "extra_rounds": 2})
+    run = history.read_run(path)
+    m = run.measurements[0]
+    assert m.info["cycles"] == [0, 1, 2, 3, 4]  # the 5 planned rounds ran in lockstep
+    assert m.info["cycles_from_position"] is True
+
+
+@pytest.mark.slow
+def test_a_run_of_a_newer_schema_is_refused_in_one_line(make_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = make_run(1, CASES, name="future")
+    data = json.loads(path.read_text())
+    data["suite"] = {"schema_version": history.SCHEMA_VERSION + 1}
+    path.write_text(json.dumps(data))
+    done = run_suite("compare", "1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"suite.schema_version is {history.SCHEMA_VERSION + 1}; this suite reads up to" in done.stderr
+    schema = json.loads(run_suite("schema", "--run", cwd=tmp_path).stdout)
+    assert "benchmarks" in schema["properties"]

@@ -41,7 +41,7 @@ from suite.harness.runstate import (
     SAVED,
     SCENARIOS,
 )
-from suite.results import machine, saving, summary
+from suite.results import history, machine, saving, summary
 from suite.results.ab import MIN_CYCLES
 from suite.spec import registry
 from suite.spec.cases import Case, Overrides, build
@@ -310,6 +310,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         entry.setdefault("reason", "the case did not finish")
     not_run = [item.nodeid for item in session.items if item.nodeid not in records]
     document["suite"] = {
+        "schema_version": history.SCHEMA_VERSION,
         "complete": not interrupted and not not_run,
         "exit": "interrupted" if interrupted else "finished",
         "cases": list(records.values()),

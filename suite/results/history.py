@@ -90,6 +90,41 @@ def _where(loc: Sequence[int | str]) -> str:
     return text
 
 
+#: The version of the run file this suite writes (``suite.schema_version``). Version 1:
+#: files written before the field existed (2026-11), read through :func:`migrate`.
+SCHEMA_VERSION = 2
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A run file of an earlier version, as the current version holds it.
+
+    Version 1 kept no ``schema_version`` and, in runs older still, no round's ``cycles``:
+    an interleaved case's planned rounds ran in lockstep, one per cycle, so their
+    position is their cycle (extra rounds, run later for uncertain cases only, get none).
+    """
+    suite = data.get("suite") if isinstance(data.get("suite"), dict) else {}
+    version = suite.get("schema_version", 1) if isinstance(suite, dict) else 1
+    if version == SCHEMA_VERSION:
+        return data
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info")
+        rounds = (bench.get("stats") or {}).get("data") or []
+        if isinstance(info, dict) and info.get("interleaved") and not info.get("cycles"):
+            planned = len(rounds) - int(info.get("extra_rounds") or 0)
+            info["cycles"] = list(range(planned))
+            info["cycles_from_position"] = True
+    if isinstance(data.get("suite"), dict):
+        data["suite"]["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def run_schema() -> dict[str, Any]:
+    """The JSON Schema of what the suite reads of a run file (``suite schema --run``)."""
+    schema = _RunFile.model_json_schema()
+    schema["title"] = f"concurrency-suite run file (schema_version {SCHEMA_VERSION})"
+    return schema
+
+
 def check_shape(path: Path, data: Any) -> None:
     """Raise :class:`HistoryError` naming the file and the first field of the wrong shape."""
     try:
@@ -275,6 +310,13 @@ def read_run(path: Path) -> Run:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
     check_shape(path, data)
+    version = data["suite"].get("schema_version", 1) if isinstance(data.get("suite"), dict) else 1
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"{path}: suite.schema_version is {version!r}; this suite reads up to {SCHEMA_VERSION} "
+            "(a newer suite wrote it: upgrade to read it)"
+        )
+    data = migrate(data)
     match = RUN_FILE.match(path.name)
     number, name = (match.group(1), match.group(2)) if match else ("", path.stem)
     machine = data.get("machine_info") or {}

@@ -53,15 +53,10 @@ class Interval:
 
 
 def by_cycle(m: Measurement) -> dict[int, float]:
-    """A case's measured rounds by the cycle they ran in; from runs saved before cycles were
-    kept, an interleaved case's planned rounds by position (they ran in lockstep)."""
-    cycles = m.info.get("cycles")
-    if cycles and len(cycles) == len(m.rounds):
-        return dict(zip((int(c) for c in cycles), m.rounds, strict=True))
-    if not m.info.get("interleaved"):
-        return {}
-    planned = len(m.rounds) - int(m.info.get("extra_rounds") or 0)
-    return dict(enumerate(m.rounds[:planned]))
+    """A case's measured rounds by the cycle they ran in (runs saved before cycles were kept
+    get them in :func:`suite.results.history.migrate`); empty for a case that ran alone."""
+    cycles = m.info.get("cycles") or []
+    return dict(zip((int(c) for c in cycles), m.rounds, strict=False))
 
 
 def ratio(a: Measurement, b: Measurement) -> Interval | None:
