@@ -25,7 +25,7 @@ from suite.harness.resources import raise_descriptor_limit
 from suite.models import RoundResult, Runner
 from suite.spec import registry
 from suite.spec.cases import Case
-from suite.workloads import Workload
+from suite.workloads import SharedState, Workload
 
 #: Descriptors a worker keeps for itself beyond what its tasks need (pipes, imports, logs).
 DESCRIPTOR_MARGIN = 64
@@ -154,8 +154,10 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
     expected: str | None = None
     tally = Tally()
     lost = updates = rounds = 0
+    shared = workload if isinstance(workload, SharedState) else None
     for index in _round_indexes(case, paced):
-        workload.reset_shared()
+        if shared is not None:
+            shared.reset_shared()
         workload.inputs(case.tasks)  # the tasks' data, made (once) before any clock starts
         before = _counters(workload)
         result = runner.run_round(case.tasks, index)
@@ -163,7 +165,7 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
         serialize_s = runner.serialize_estimate(case.tasks)  # untimed, after the round
         if serialize_s is not None:
             grown["serialize_s"] = serialize_s
-        outcome = workload.shared_outcome(case.tasks)
+        outcome = shared.shared_outcome(case.tasks) if shared is not None else None
         if outcome is not None:
             lost, updates, rounds = lost + outcome[0] - outcome[1], updates + outcome[0], rounds + 1
         if len(result.tasks) != case.tasks:

@@ -15,7 +15,7 @@ from typing import Any
 
 from suite.models import RoundResult, Runner, timed
 from suite.models._installed import run
-from suite.workloads import TimedValue, Workload
+from suite.workloads import SharedState, TimedValue, Workload
 
 
 class DaskRunner(Runner):
@@ -40,7 +40,7 @@ class DaskRunner(Runner):
 
     @classmethod
     def unavailable_for(cls, workload: type[Workload]) -> str | None:
-        if workload.shares_state:
+        if issubclass(workload, SharedState):
             return (
                 f"Dask workers share no memory with the process that starts them, so the "
                 f"{workload.kind} workload's tasks have no common state to update"

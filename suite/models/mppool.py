@@ -17,7 +17,7 @@ from multiprocessing.process import BaseProcess
 from suite.models import RoundResult, timed
 from suite.models._installed import install, task_for_round
 from suite.models.processes import ProcessModel, died, pid_after, wait_for_processes
-from suite.workloads import TimedValue
+from suite.workloads import SharedState, TimedValue
 
 #: How often a waiting round checks that no pool process has died.
 WATCH_EVERY_S = 0.05
@@ -38,7 +38,8 @@ class PoolRunner(ProcessModel):
 
     def start(self) -> None:
         context = multiprocessing.get_context(self.start_method)
-        self.workload.share_across_processes(context)
+        if isinstance(self.workload, SharedState):
+            self.workload.share_across_processes(context)
         pool = self._pool = context.Pool(self.workers, initializer=install, initargs=(self.workload,))
         wait_for_processes(lambda delays: pool.map(pid_after, delays, chunksize=1), self.workers)
 

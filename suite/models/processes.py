@@ -21,7 +21,7 @@ from typing import ClassVar, TypeVar
 from suite.errors import WorkerDied
 from suite.models import RoundResult, Runner, timed
 from suite.models._installed import install, task_for_round
-from suite.workloads import Workload, payload_bytes
+from suite.workloads import SharedState, Workload, payload_bytes
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -48,7 +48,8 @@ def wait_for_processes(map_pids: Callable[[list[float]], Iterable[int]], workers
 def start_processes(workload: Workload, workers: int, method: str) -> ProcessPoolExecutor:
     """A process pool whose processes all run and hold a prepared ``workload``."""
     context = multiprocessing.get_context(method)
-    workload.share_across_processes(context)
+    if isinstance(workload, SharedState):
+        workload.share_across_processes(context)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=install, initargs=(workload,))
     wait_for_processes(lambda delays: pool.map(pid_after, delays), workers)
     return pool

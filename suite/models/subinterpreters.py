@@ -19,7 +19,7 @@ from typing import Any
 
 from suite.models import RoundResult, Runner, timed
 from suite.models.threads import start_threads
-from suite.workloads import TimedValue, Workload, WorkloadParams
+from suite.workloads import SharedState, TimedValue, Workload, WorkloadParams
 
 SETUP = """
 import json as _json, os as _os, sys as _sys, time as _time
@@ -114,7 +114,7 @@ class InterpretersRunner(Runner):
 
     @classmethod
     def unavailable_for(cls, workload: type[Workload]) -> str | None:
-        if workload.shares_state:
+        if issubclass(workload, SharedState):
             return (
                 f"subinterpreters share no Python objects, so the {workload.kind} workload's tasks "
                 "have no common state to update"

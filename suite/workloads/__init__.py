@@ -163,22 +163,6 @@ class Workload(abc.ABC):
     #: (counted under valgrind once per scenario, outside the rounds).
     counted: ClassVar[bool] = False
 
-    #: Whether tasks share state that the worker checks after each round (``shared``).
-    shares_state: ClassVar[bool] = False
-
-    def share_across_processes(self, context: Any) -> None:
-        """Make the state tasks share reachable from pool processes started by ``context``
-        (a multiprocessing context); a process model calls it before it starts its pool.
-        Most kinds share nothing."""
-
-    def reset_shared(self) -> None:
-        """Set the shared state back to empty before a round (not timed)."""
-
-    def shared_outcome(self, tasks: int) -> tuple[int, int] | None:
-        """After a round of ``tasks`` tasks: the updates expected and the updates the shared
-        state shows; ``None`` for kinds that share nothing."""
-        return None
-
     @classmethod
     def unavailable_reason(cls) -> str | None:
         """Why this kind cannot run on this interpreter (what to install), or ``None``."""
@@ -394,6 +378,26 @@ async def _inject_async(kind: str, index: int) -> None:
     while True:
         with contextlib.suppress(BaseException):  # swallowing cancellation is the point
             await anyio.sleep(3600)
+
+
+class SharedState(Workload):
+    """A capability: tasks that update one state they all share, which the worker checks
+    after each round (``shared``). Models that can share nothing with their tasks
+    (subinterpreters, Dask) refuse such kinds; process pools make the state reachable."""
+
+    @abc.abstractmethod
+    def share_across_processes(self, context: Any) -> None:
+        """Make the state reachable from pool processes started by ``context`` (a
+        multiprocessing context); a process model calls it before it starts its pool."""
+
+    @abc.abstractmethod
+    def reset_shared(self) -> None:
+        """Set the shared state back to empty before a round (not timed)."""
+
+    @abc.abstractmethod
+    def shared_outcome(self, tasks: int) -> tuple[int, int]:
+        """After a round of ``tasks`` tasks: the updates expected and the updates the shared
+        state shows."""
 
 
 class CpuBound(Workload):

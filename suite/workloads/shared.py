@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from suite.workloads import Workload, WorkloadParams
+from suite.workloads import SharedState, WorkloadParams
 
 #: Dict updates spread over this many keys, so tasks collide on them.
 KEYS = 16
@@ -46,12 +46,11 @@ class Box:
     value = 0
 
 
-class SharedWorkload(Workload):
+class SharedWorkload(SharedState):
     kind = "shared"
     Params = SharedParams
     summary = "each task updates one shared counter, dict or list; lost updates fail the case"
     params: SharedParams
-    shares_state: ClassVar[bool] = True
 
     def __init__(
         self, params: WorkloadParams, endpoint: dict[str, Any] | None = None, scratch: str | None = None
