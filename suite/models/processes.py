@@ -76,12 +76,20 @@ def members(pool: ProcessPoolExecutor) -> list[BaseProcess]:
     return list((getattr(pool, "_processes", None) or {}).values())
 
 
+#: What multiprocessing says of a forkserver child whose exit status the forkserver did not
+#: report back (popen_forkserver.poll: end of file on its status pipe, a race seen under
+#: Debian's Python 3.11.2 in about one case of six).
+FORKSERVER_LOST_STATUS = 255
+
+
 def how_ended(process: BaseProcess) -> str:
     code = process.exitcode
     if code is None:
         return "still running"
     if code < 0:
         return f"killed by signal {signal.Signals(-code).name}"
+    if code == FORKSERVER_LOST_STATUS and getattr(process, "_start_method", None) == "forkserver":
+        return "ended, how not known (the forkserver did not report its exit status)"
     return f"exit code {code}"
 
 
