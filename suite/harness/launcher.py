@@ -290,19 +290,21 @@ class Session:
         return self.finish()
 
     def close(self, finished: bool) -> None:
-        if finished:
-            # It said "done": give it time to exit by itself before anything is signalled.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=EXIT_TIMEOUT_S)
-        stop_group(self.proc)
-        self.reader.close()
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-        if self.proc.stdin is not None and not self.proc.stdin.closed:  # a paced worker's
-            with contextlib.suppress(OSError):
-                self.proc.stdin.close()
-        self.stderr.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        try:
+            if finished:
+                # It said "done": give it time to exit by itself before anything is signalled.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=EXIT_TIMEOUT_S)
+            stop_group(self.proc)
+            self.reader.close()
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+            if self.proc.stdin is not None and not self.proc.stdin.closed:  # a paced worker's
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()
+            self.stderr.close()
+        finally:  # a second Ctrl-C while stopping must not leave the folder behind
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def run_case(

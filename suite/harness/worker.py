@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -70,10 +71,16 @@ def stop_tree(signum: int, _frame: object = None) -> None:
     for pid in others:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    if _SCRATCH and os.getppid() != _PARENT_PID:
+        # The parent died outright and cannot remove the case's folder: every process
+        # that used it is gone now, so this worker does.
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
     os._exit(128 + signum)
 
 
-_WORKER_PID = os.getpid()
+_WORKER_PID, _PARENT_PID = os.getpid(), os.getppid()
+#: The case's own folder (the parent made it and removes it after the case).
+_SCRATCH: str | None = None
 
 
 def check_descriptors(workload: Workload, runner: Runner, limit: int, server_limit: int | None) -> None:
@@ -266,6 +273,8 @@ def main() -> int:
     os.dup2(2, 1)
     try:
         job = json.loads(sys.stdin.readline())
+        global _SCRATCH
+        _SCRATCH = job.get("scratch")
         paced = sys.stdin if job.get("paced") else None
         case = Case(**job["case"])
         if case.mode == "serve":
