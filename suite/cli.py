@@ -365,10 +365,10 @@ def _with_signals(args: argparse.Namespace, body: Any) -> int:
 def _run(args: argparse.Namespace, terminated: list[int]) -> int:
     import pytest
 
-    files, ok = load_reporting(args.paths or [DEFAULT_SCENARIOS])
+    scenarios, ok = load_reporting(args.paths or [DEFAULT_SCENARIOS])
     if not ok:
         return EXIT_BAD_INPUT
-    scenarios, _ = load_all(files)
+    files = [s.path for s in scenarios]
     if not _can_write("run", args.results, "--results") or not _pythons_fit(args.python):
         return EXIT_BAD_INPUT
     from suite.harness.runstate import SavedRun

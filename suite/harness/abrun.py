@@ -17,7 +17,7 @@ from suite.harness import executables, options, worktrees
 from suite.harness.runstate import SavedRun
 from suite.results import ab, history
 from suite.spec import sides as sidespec
-from suite.spec.scenario import Scenario, load_all, load_reporting
+from suite.spec.scenario import Scenario, load_reporting
 from suite.spec.sides import Side
 
 PytestArguments = Callable[[argparse.Namespace, Sequence[Path]], list[str]]
@@ -123,14 +123,15 @@ def _result(run: history.Run, sides: Sequence[Side]) -> ab.ABResult:
 
 
 def main(args: argparse.Namespace, terminated: list[int], build: PytestArguments) -> int:
-    files, ok = load_reporting(args.paths or [Path("scenarios")])
+    scenarios, ok = load_reporting(args.paths or [Path("scenarios")])
     if not ok:
         return EXIT_BAD_INPUT
+    files = [s.path for s in scenarios]
     try:
         side_a, side_b, revs = base_sides(args)
         with contextlib.ExitStack() as stack:
             if any(revs):
-                roots = _repositories(load_all(files)[0])
+                roots = _repositories(scenarios)
                 for index, rev in enumerate(revs):
                     if rev is not None:
                         remap = stack.enter_context(worktrees.checked_out(roots, rev))

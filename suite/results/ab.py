@@ -65,6 +65,11 @@ class PairedChange:
         )
 
 
+def log_ratios(a: Mapping[int, float], b: Mapping[int, float]) -> list[float]:
+    """log(B/A) of each cycle both sides ran in, in cycle order."""
+    return [math.log(b[c] / a[c]) for c in sorted(a.keys() & b.keys()) if a[c] > 0 and b[c] > 0]
+
+
 def paired_change(
     a: Mapping[int, float],
     b: Mapping[int, float],
@@ -78,7 +83,7 @@ def paired_change(
     :param pairs: how many pairs of worker processes measured the rounds
     :param min_pairs: pairs needed to call a change whose interval does not clear the floor
     """
-    logs = [math.log(b[c] / a[c]) for c in sorted(a.keys() & b.keys()) if a[c] > 0 and b[c] > 0]
+    logs = log_ratios(a, b)
     if len(logs) < 2:
         return None
     middle, low, high = robust.median_with_interval(logs)
@@ -109,7 +114,7 @@ def reachable(a: Mapping[int, float], b: Mapping[int, float], more: int, floor: 
     :data:`REACH_SLACK` to spare, is not worth the machine's time: on a noisy machine
     its extra cycles only buy a narrower "not settled".
     """
-    logs = [math.log(b[c] / a[c]) for c in sorted(a.keys() & b.keys()) if a[c] > 0 and b[c] > 0]
+    logs = log_ratios(a, b)
     if len(logs) < MIN_CYCLES:
         return True
     middle = statistics.median(logs)

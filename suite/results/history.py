@@ -95,6 +95,12 @@ def _where(loc: Sequence[int | str]) -> str:
 SCHEMA_VERSION = 2
 
 
+def schema_version(data: dict[str, Any]) -> Any:
+    """The run file's ``suite.schema_version`` (1 for files written before it existed)."""
+    suite = data.get("suite")
+    return suite.get("schema_version", 1) if isinstance(suite, dict) else 1
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """A run file of an earlier version, as the current version holds it.
 
@@ -102,9 +108,7 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     an interleaved case's planned rounds ran in lockstep, one per cycle, so their
     position is their cycle (extra rounds, run later for uncertain cases only, get none).
     """
-    suite = data.get("suite") if isinstance(data.get("suite"), dict) else {}
-    version = suite.get("schema_version", 1) if isinstance(suite, dict) else 1
-    if version == SCHEMA_VERSION:
+    if schema_version(data) == SCHEMA_VERSION:
         return data
     for bench in data["benchmarks"]:
         info = bench.get("extra_info")
@@ -310,7 +314,7 @@ def read_run(path: Path) -> Run:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
     check_shape(path, data)
-    version = data["suite"].get("schema_version", 1) if isinstance(data.get("suite"), dict) else 1
+    version = schema_version(data)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: suite.schema_version is {version!r}; this suite reads up to {SCHEMA_VERSION} "

@@ -481,13 +481,13 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_reporting(paths: Iterable[Path]) -> tuple[list[Path], bool]:
-    """The good scenario files under ``paths``, and whether there were no problems; each
-    problem is printed to stderr (file, line, key and what was expected)."""
+def load_reporting(paths: Iterable[Path]) -> tuple[list[Scenario], bool]:
+    """The good scenarios under ``paths``, and whether there were no problems; each problem
+    is printed to stderr (file, line, key and what was expected)."""
     scenarios, problems = load_all(paths)
     for problem in problems:
         print(problem, file=sys.stderr)
-    return [s.path for s in scenarios], not problems
+    return scenarios, not problems
 
 
 def load_all(paths: Iterable[Path]) -> tuple[list[Scenario], list[Problem]]:
