@@ -221,7 +221,7 @@ def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Pat
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "side B: iterations=60000" in done.stdout
     run = history.read_run(next((tmp_path / "results").glob("*/0001_ab.json")))
-    assert {m.info["side"] for m in run.measurements} == {"A", "B"}
+    assert {m.record.side for m in run.measurements} == {"A", "B"}
     assert run.ab["floor"] == 0.05
     assert [s["name"] for s in run.ab["sides"]] == ["A", "B"]
     cases = {c.label: c for c in ab.analyse(run.measurements)}
@@ -231,8 +231,8 @@ def test_suite_ab_runs_both_sides_in_one_run_and_says_what_changed(tmp_path: Pat
     assert sequential.verdict == ab.SLOWER
     # Both sides of a case ran in the same cycles, on as many processes as it took.
     a, b = (m for m in run.measurements if m.label == "sequential-w1")
-    assert set(a.info["cycles"]) == set(b.info["cycles"])
-    assert a.info["worker_processes"] == b.info["worker_processes"]
+    assert set(a.record.cycles) == set(b.record.cycles)
+    assert a.record.worker_processes == b.record.worker_processes
 
 
 @pytest.mark.slow

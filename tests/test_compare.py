@@ -196,8 +196,8 @@ def test_runs_of_schema_1_migrate_their_cycles_from_position(make_run, tmp_path:
     path = make_run(1, CASES, name="old", rounds=7, extra={"interleaved": True, "extra_rounds": 2})
     run = history.read_run(path)
     m = run.measurements[0]
-    assert m.info["cycles"] == [0, 1, 2, 3, 4]  # the 5 planned rounds ran in lockstep
-    assert m.info["cycles_from_position"] is True
+    assert m.record.cycles == [0, 1, 2, 3, 4]  # the 5 planned rounds ran in lockstep
+    assert m.record.cycles_from_position is True
 
 
 @pytest.mark.slow

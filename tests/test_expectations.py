@@ -11,12 +11,13 @@ from suite.errors import ScenarioError
 from suite.results import expectations
 from suite.results.history import Measurement
 from suite.results.paired import Interval
+from suite.results.record import CaseRecord
 from suite.spec.scenario import Expectation, load
 
 
 def case(model: str, workers: int, rounds: list[float]) -> Measurement:
-    info = {"scenario": "s", "model": model, "workers": workers, "cycles": list(range(len(rounds)))}
-    return Measurement("s", model, workers, tuple(rounds), sorted(rounds)[len(rounds) // 2], info)
+    record = CaseRecord(scenario="s", model=model, workers=workers, cycles=list(range(len(rounds))))
+    return Measurement("s", model, workers, tuple(rounds), sorted(rounds)[len(rounds) // 2], record)
 
 
 def test_at_least_holds_only_when_the_whole_interval_clears_it() -> None:

@@ -13,6 +13,7 @@ from suite_cli import ROOT, run_suite
 from suite.results import across_interpreters, charts, history
 from suite.results.compare import Baseline, compare
 from suite.results.feeds import Feeds
+from suite.results.record import CaseRecord
 from suite.results.summary import busy_not_faster
 
 FEEDS = Feeds.of_files([ROOT / "scenarios"])
@@ -148,15 +149,15 @@ def test_a_baseline_that_is_not_in_the_run_is_named(tmp_path: Path) -> None:
 
 
 def test_busy_but_not_faster_is_explained_in_numbers() -> None:
-    seq = {"model": "sequential", "status": "ok", "cpu_user_s": 0.35}
-    contended = {"model": "threads", "status": "ok", "parallelism": 1.9, "speedup": 1.13, "cpu_user_s": 0.59}
+    seq = CaseRecord(model="sequential", cpu_user_s=0.35)
+    contended = CaseRecord(model="threads", parallelism=1.9, speedup=1.13, cpu_user_s=0.59)
     text = busy_not_faster(contended, seq)
     assert text is not None
     assert "1.9 cores busy but only x1.13 faster" in text
     assert "590.0ms of CPU against 350.0ms sequentially (1.7x)" in text
     # Parallel and faster, or too little CPU to tell: nothing to explain.
-    assert busy_not_faster({**contended, "speedup": 1.8}, seq) is None
-    assert busy_not_faster({**contended, "cpu_user_s": 0.02}, seq) is None
+    assert busy_not_faster(contended.model_copy(update={"speedup": 1.8}), seq) is None
+    assert busy_not_faster(contended.model_copy(update={"cpu_user_s": 0.02}), seq) is None
 
 
 def test_the_verdict_follows_the_numbers(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from suite.harness import launcher
-from suite.harness.metrics import extra_info
+from suite.harness.metrics import record
 from suite.results import summary
+from suite.results.record import CaseRecord
 from suite.spec.cases import Case
 
 # The fast lane (-m 'not slow') leaves this module out: every test measures cases in worker processes.
@@ -27,40 +28,44 @@ CPU = Case(
 )
 
 
-def measure(**changes: Any) -> dict[str, Any]:
+def measure(**changes: Any) -> CaseRecord:
     result = launcher.run_case(dataclasses.replace(CPU, **changes))
-    return extra_info(result)
+    return record(result)
 
 
 def test_sleeping_tasks_use_almost_no_cpu() -> None:
     info = measure(model="threads", workers=4, kind="sleep", params={"tasks": 8, "latency_ms": 50})
-    assert info["parallelism"] < 0.2
-    assert info["cpu_user_s"] + info["cpu_sys_s"] < 0.05
+    assert info.parallelism is not None
+    assert info.parallelism < 0.2
+    assert info.cpu_s < 0.05
 
 
 def test_cpu_in_pool_processes_is_counted() -> None:
     sequential = measure()
     processes = measure(model="processes", workers=2)
-    seq_cpu = sequential["cpu_user_s"] + sequential["cpu_sys_s"]
-    proc_cpu = processes["cpu_user_s"] + processes["cpu_sys_s"]
+    seq_cpu, proc_cpu = sequential.cpu_s, processes.cpu_s
     # The children did the work: the tree's CPU is about the sequential CPU, not near zero.
     assert proc_cpu == pytest.approx(seq_cpu, rel=0.5)
-    assert sequential["parallelism"] == pytest.approx(1.0, abs=0.25)
+    assert sequential.parallelism == pytest.approx(1.0, abs=0.25)
 
 
 def test_four_processes_take_more_memory_than_four_threads() -> None:
     threads = measure(model="threads", workers=4)
     processes = measure(model="processes", workers=4)
-    assert processes["peak_rss_bytes"] > threads["peak_rss_bytes"]
+    assert processes.peak_rss_bytes > threads.peak_rss_bytes
     # PSS, not USS: pages a forked child shares with its parent are unique to neither.
-    assert processes["pss_bytes"] > threads["pss_bytes"]
-    assert processes["uss_bytes"] > 0
+    assert processes.pss_bytes > threads.pss_bytes
+    assert processes.uss_bytes > 0
 
 
 def test_peak_memory_is_sampled_during_measured_rounds() -> None:
     result = launcher.run_case(dataclasses.replace(CPU, model="threads", workers=2))
     assert result.rss_samples >= 1
     assert result.peak_rss_bytes > 10 * 2**20
+
+
+def records(*infos: dict[str, Any]) -> list[CaseRecord]:
+    return [CaseRecord.model_validate(i) for i in infos]
 
 
 def info(model: str, workers: int, median_s: float, **extra: Any) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def test_summary_has_a_block_per_interpreter() -> None:
         {**info("sequential", 1, 1.0), "interpreter": "cpython-3.11.7"},
         {**info("sequential", 1, 2.0), "interpreter": "cpython-3.13.0"},
     ]
-    text = "\n".join(summary.render(infos, ["sequential"]))
+    text = "\n".join(summary.render(records(*infos), ["sequential"]))
     assert "s (cpu, 4000 tasks per round) on cpython-3.11.7" in text
     assert "s (cpu, 4000 tasks per round) on cpython-3.13.0" in text
     assert "*1.00s" in text
@@ -117,7 +122,7 @@ def test_summary_marks_the_winner_and_warns() -> None:
             "reason": "needs 3.13",
         },
     ]
-    lines = summary.render(infos, ["sequential", "asyncio", "threads", "interpreters", "processes"])
+    lines = summary.render(records(*infos), ["sequential", "asyncio", "threads", "interpreters", "processes"])
     text = "\n".join(lines)
     assert "s (cpu, 4000 tasks per round)" in text
     row = next(line for line in lines if line.strip().startswith("2 ") and "TIMEOUT" in line)
@@ -133,9 +138,9 @@ def test_summary_marks_the_winner_and_warns() -> None:
 
 def test_summary_shows_start_up_only_where_it_is_slow() -> None:
     quick = [info("sequential", 1, 1.0, startup_s=0.01), info("threads", 2, 0.9, startup_s=0.02)]
-    assert "start-up" not in "\n".join(summary.render(quick, ["sequential", "threads"]))
+    assert "start-up" not in "\n".join(summary.render(records(*quick), ["sequential", "threads"]))
     slow = [*quick, info("processes", 16, 0.5, startup_s=1.53)]
-    lines = summary.render(slow, ["sequential", "threads", "processes"])
+    lines = summary.render(records(*slow), ["sequential", "threads", "processes"])
     title = lines.index("  start-up (pool, loop or cluster; never inside a round)")
     assert lines[title + 4].split() == ["16", "1.53s"]
     assert lines[title + 3].split() == ["2", "20.0ms"]

@@ -12,6 +12,7 @@ from suite_cli import ROOT, run_suite
 from suite.errors import ModelUnavailable
 from suite.harness import launcher
 from suite.harness.environment import usable_cpus
+from suite.results.record import CaseRecord
 from suite.results.summary import multithreaded_work, oversubscribed
 from suite.spec.cases import Case
 
@@ -62,18 +63,15 @@ def test_a_missing_module_makes_the_case_unavailable() -> None:
 
 
 def test_the_summary_says_the_work_is_multithreaded_and_oversubscribed() -> None:
-    sequential = {
-        "model": "sequential",
-        "parallelism": 1.9,
-        "cpu_user_s": 0.13,
-        "native_threads": {"openblas": 2},
-    }
+    sequential = CaseRecord(
+        model="sequential", parallelism=1.9, cpu_user_s=0.13, native_threads={"openblas": 2}
+    )
     said = multithreaded_work(sequential)
     assert said is not None
     assert said.startswith("the work itself is multithreaded (openblas 2 threads): sequential kept ∥1.9")
-    assert multithreaded_work({**sequential, "parallelism": 1.0}) is None
+    assert multithreaded_work(sequential.model_copy(update={"parallelism": 1.0})) is None
     crowded = oversubscribed(
-        {"model": "processes", "workers": 2, "usable_cpus": 2, "native_threads": {"openblas": 2}}
+        CaseRecord(model="processes", workers=2, usable_cpus=2, native_threads={"openblas": 2})
     )
     assert crowded == (
         "oversubscribed: 2 workers x 2 native threads each = 4 threads on 2 usable CPUs "
@@ -81,7 +79,7 @@ def test_the_summary_says_the_work_is_multithreaded_and_oversubscribed() -> None
     )
     assert (
         oversubscribed(
-            {"model": "processes", "workers": 2, "usable_cpus": 2, "native_threads": {"openblas": 1}}
+            CaseRecord(model="processes", workers=2, usable_cpus=2, native_threads={"openblas": 1})
         )
         is None
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from suite.harness.launcher import CaseResult
-from suite.harness.metrics import extra_info, variation
+from suite.harness.metrics import record, variation
 from suite.spec.cases import Case
 
 HTTP = Case(
@@ -67,58 +67,59 @@ def sequential(median_s: float) -> CaseResult:
 
 
 def test_waiting_kind_efficiency_is_the_latency_bound_over_median() -> None:
-    info = extra_info(result())
-    assert info["ideal_s"] == pytest.approx(0.3)  # ceil(12 / 4) x 100 ms
-    assert info["efficiency"] == pytest.approx(0.3 / 0.5)
+    info = record(result())
+    assert info.ideal_s == pytest.approx(0.3)  # ceil(12 / 4) x 100 ms
+    assert info.efficiency == pytest.approx(0.3 / 0.5)
 
 
 def test_cpu_kind_ideal_is_sequential_time_over_usable_cores() -> None:
     # 4 workers, 8 tasks, but only 2 usable CPUs: the best is the baseline halved.
-    info = extra_info(result(CPU), baseline=sequential(1.0))
-    assert info["ideal_s"] == pytest.approx(0.5)
-    assert info["efficiency"] == pytest.approx(1.0)
-    assert info["speedup"] == pytest.approx(2.0)
+    info = record(result(CPU), baseline=sequential(1.0))
+    assert info.ideal_s == pytest.approx(0.5)
+    assert info.efficiency == pytest.approx(1.0)
+    assert info.speedup == pytest.approx(2.0)
 
 
 def test_cpu_kind_ideal_is_limited_by_tasks() -> None:
     one_task = dataclasses.replace(CPU, params={"tasks": 1, "iterations": 10})
-    assert extra_info(result(one_task), baseline=sequential(1.0))["ideal_s"] == pytest.approx(1.0)
+    assert record(result(one_task), baseline=sequential(1.0)).ideal_s == pytest.approx(1.0)
 
 
 def test_without_a_sequential_run_there_is_no_speedup_or_cpu_ideal() -> None:
-    info = extra_info(result(CPU))
-    assert (info["speedup"], info["ideal_s"], info["efficiency"]) == (None, None, None)
+    info = record(result(CPU))
+    assert (info.speedup, info.ideal_s, info.efficiency) == (None, None, None)
 
 
 def test_parallelism_is_cpu_over_wall() -> None:
     # CPU 0.9 + 0.8 + 1.0 = 2.7 s over 1.5 s of rounds.
-    assert extra_info(result())["parallelism"] == pytest.approx(1.8)
+    assert record(result()).parallelism == pytest.approx(1.8)
 
 
 def test_resources_are_per_round_medians() -> None:
-    info = extra_info(result())
-    assert info["cpu_user_s"] == pytest.approx(0.8)
-    assert info["cpu_sys_s"] == pytest.approx(0.1)
-    assert info["ctx_switches"] == {"voluntary": 6, "involuntary": 2}
-    assert info["server_cpu_s"] == pytest.approx(0.2)
-    assert (info["peak_rss_bytes"], info["uss_bytes"]) == (5000, 1000)
-    assert "ctx_voluntary" not in info
+    info = record(result())
+    assert info.cpu_user_s == pytest.approx(0.8)
+    assert info.cpu_sys_s == pytest.approx(0.1)
+    assert info.ctx_switches == {"voluntary": 6, "involuntary": 2}
+    assert info.server_cpu_s == pytest.approx(0.2)
+    assert (info.peak_rss_bytes, info.uss_bytes) == (5000, 1000)
+    assert info.figure("ctx_voluntary") is None
+    assert "ctx_voluntary" not in info.stored()
 
 
 def test_throughput_is_the_median_of_ok_tasks_per_second() -> None:
     # Rounds: 12/0.5 = 24, 12/0.4 = 30, 10/0.6 = 16.7 -> median 24.
-    info = extra_info(result())
-    assert info["throughput_per_s"] == pytest.approx(24)
-    assert info["throughput_rps"] == pytest.approx(24)
-    assert info["tasks_ok"] == info["requests_ok"] == 34
-    assert info["us_per_task"] == pytest.approx(0.5 / 12 * 1e6)
+    info = record(result())
+    assert info.throughput_per_s == pytest.approx(24)
+    assert info.throughput_rps == pytest.approx(24)
+    assert info.tasks_ok == info.requests_ok == 34
+    assert info.us_per_task == pytest.approx(0.5 / 12 * 1e6)
 
 
 def test_errors_make_the_case_degraded_with_a_reason() -> None:
-    info = extra_info(result(errors={"http_503": 2, "timeout": 1}))
-    assert info["status"] == "degraded"
-    assert info["reason"] == "2 http_503, 1 timeout in 3 measured rounds of 12 tasks"
-    assert extra_info(result())["status"] == "ok"
+    info = record(result(errors={"http_503": 2, "timeout": 1}))
+    assert info.status == "degraded"
+    assert info.reason == "2 http_503, 1 timeout in 3 measured rounds of 12 tasks"
+    assert record(result()).status == "ok"
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,7 @@ def test_unstable_rounds_follow_pyperf(durations: tuple[float, ...], unstable: b
     cv, flagged = variation(durations)
     assert flagged is unstable
     assert cv is not None
-    assert extra_info(result(durations=durations))["unstable"] is unstable
+    assert record(result(durations=durations)).unstable is unstable
 
 
 def test_one_round_has_no_variation() -> None:

@@ -25,7 +25,7 @@ from suite.harness.loadgen import (
     schedule,
     summary_ms,
 )
-from suite.harness.serve_case import ServeResult, extra_info, run_serve_case
+from suite.harness.serve_case import ServeResult, record, run_serve_case
 from suite.harness.serve_worker import listener
 from suite.servers._async import AsyncServing
 from suite.spec import registry
@@ -403,12 +403,12 @@ def test_a_whole_server_case_says_what_it_measured() -> None:
     assert outcome.report.ok > 50
     assert outcome.report.checksum is not None
     assert outcome.server_cpu_s > 0
-    info = extra_info(outcome)
-    assert info["mode"] == "serve"
-    assert info["load"]["label"] == "closed4"
-    assert set(info["latency_ms"]) >= {"p50", "p90", "p99", "p999", "max"}
-    assert info["achieved_rps"] == pytest.approx(outcome.report.ok / 1.0, rel=0.15)
-    assert info["saturated"] is False
+    info = record(outcome)
+    assert info.mode == "serve"
+    assert info.point == "closed4"
+    assert set(info.latency_ms or {}) >= {"p50", "p90", "p99", "p999", "max"}
+    assert info.achieved_rps == pytest.approx(outcome.report.ok / 1.0, rel=0.15)
+    assert info.saturated is False
     assert alive(seen) == set()
 
 

@@ -13,6 +13,7 @@ from suite.results import charts, loadpoints, summary
 from suite.results.feeds import Feeds
 from suite.results.findings import Measurements, serve_verdict, threads_for_web_servers
 from suite.results.history import Measurement
+from suite.results.record import CaseRecord
 
 FEEDS = Feeds.of_files([ROOT / "scenarios"])
 
@@ -21,7 +22,7 @@ SLO = 100.0
 
 def info(
     model: str, workers: int, mode: str, amount: float, rps: float, p99: float, **more: Any
-) -> dict[str, Any]:
+) -> CaseRecord:
     load = (
         {"mode": "closed", "connections": int(amount), "label": f"closed{amount:g}"}
         if mode == "closed"
@@ -44,7 +45,7 @@ def info(
     }
     found.update(more)
     found["saturated"] = found.get("saturated", (mode == "open" and rps < 0.95 * amount) or p99 > SLO)
-    return found
+    return CaseRecord.model_validate(found)
 
 
 # asyncio holds 800/s within the SLO; threads only 400/s; sequential nothing.
@@ -61,11 +62,11 @@ INFOS = [
 ]
 
 
-def measurements(infos: list[dict[str, Any]]) -> list[Measurement]:
+def measurements(records: list[CaseRecord]) -> list[Measurement]:
     return [
-        Measurement(i["scenario"], i["model"], i["workers"], (i["latency_ms"]["p50"] / 1000,), 0.01, i)
-        for i in infos
-        if i["status"] in ("ok", "degraded")
+        Measurement(str(r.scenario), str(r.model), r.workers, ((r.latency_ms or {})["p50"] / 1000,), 0.01, r)
+        for r in records
+        if r.measured
     ]
 
 
@@ -176,4 +177,4 @@ def test_compare_keys_serve_cases_by_load_point(make_run) -> None:  # type: igno
 
 @pytest.mark.parametrize("status", ["failed", "timeout"])
 def test_a_failed_load_point_is_named_in_capitals(status: str) -> None:
-    assert loadpoints.cell({"status": status}) == status.upper()
+    assert loadpoints.cell(CaseRecord(status=status)) == status.upper()

@@ -85,7 +85,7 @@ def test_suite_run_saves_the_count_and_ab_reports_the_work_moved(tmp_path: Path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "work +15.0% (instruction count)" in done.stdout
     run = history.read_run(next((tmp_path / "results").glob("*/0001_ab.json")))
-    counts = {m.info["side"]: m.info["instructions_per_task"] for m in run.measurements}
+    counts = {m.record.side: m.record.instructions_per_task for m in run.measurements}
     assert counts["B"] / counts["A"] == pytest.approx(1.15, abs=0.01)
     assert [c.work for c in ab.analyse(run.measurements)] == ["work +15.0% (instruction count)"]
 
@@ -112,7 +112,7 @@ def test_git_revisions_become_the_two_sides(tmp_path: Path) -> None:
     assert "code at HEAD~1" in done.stdout
     assert "code at HEAD" in done.stdout
     run = history.read_run(next((repo / "results").glob("*/0001_ab.json")))
-    checksums = {m.info["side"]: m.info["checksum"] for m in run.measurements}
+    checksums = {m.record.side: m.record.checksum for m in run.measurements}
     assert checksums["A"] != checksums["B"]  # each side ran its own revision's function
     listed = subprocess.run([*git, "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert len(listed.strip().splitlines()) == 1  # the worktrees are gone

@@ -21,6 +21,7 @@ from suite.harness.backend import BackendError
 from suite.harness.executables import Interpreter
 from suite.harness.launcher import CaseResult
 from suite.harness.runstate import BASELINES, CASES, COUNTS, OUTCOMES, RECORDS
+from suite.results.record import CaseRecord, LoadPoint
 from suite.spec import registry
 from suite.spec.cases import Case
 
@@ -63,7 +64,7 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     assert module is not None
     case, python = request.config.stash[CASES][(module.nodeid, request.node.callspec.id)]
     config = request.config
-    record = CaseRecord(config, request.node.nodeid, request.node.name, case, python)
+    record = CaseLog(config, request.node.nodeid, request.node.name, case, python)
     if python.error is not None:
         record.failed("failed", python.error)
         pytest.fail(f"{case.scenario} {case.id}: {python.error}", pytrace=False)
@@ -94,21 +95,21 @@ def run_benchmark(request: pytest.FixtureRequest, benchmark: Any) -> None:
     clock = request.node.get_closest_marker("benchmark").kwargs["timer"]
     clock.load(result.durations_s)
     if isinstance(result, serve_case.ServeResult):
-        info = serve_case.extra_info(result)
+        kept = serve_case.record(result)
     else:
         baselines = request.config.stash[BASELINES]
         where = (case.scenario, python.label, case.side)
         if case.model == "sequential":  # first in model order, so later cases can compare
             baselines[where] = result
-        info = metrics.extra_info(result, baselines.get(where))
+        kept = metrics.record(result, baselines.get(where))
         if result.group is None and case.interleave:
-            info["alone_reason"] = groups.alone_reason(case)
+            kept.alone_reason = groups.alone_reason(case)
     if case.side:
-        info["side"] = case.side
-    info.update(_work_count(config, case, python))
-    median_s = statistics.median(result.durations_s)
-    record.measured({**info, "median_s": median_s, "interpreter": python.label})
-    benchmark.extra_info.update(info)
+        kept.side = case.side
+    _work_count(config, case, python, kept)
+    benchmark.extra_info.update(kept.stored())
+    kept.median_s, kept.interpreter = statistics.median(result.durations_s), python.label
+    record.measured(kept)
     benchmark.pedantic(clock.advance, rounds=len(result.durations_s), iterations=1, warmup_rounds=0)
 
 
@@ -130,23 +131,25 @@ def _measure(
     return launcher.run_case(case, python=python.path, endpoint=endpoint)
 
 
-def _work_count(config: pytest.Config, case: Case, python: Interpreter) -> dict[str, Any]:
+def _work_count(config: pytest.Config, case: Case, python: Interpreter, record: CaseRecord) -> None:
     """The instructions one of the case's tasks executes, counted once per task (its
     kind and parameters) and interpreter, after its rounds; or why it has none. Two
     sides that run the same task under the same interpreter share one count (a side's
     code or keys are in its parameters)."""
     if not workcount.countable(case):
-        return {}
+        return
     if options.value(config, "no-count") or options.value(config, "quick"):
-        return {"instructions_note": "not counted (--no-count or --quick)"}
+        record.instructions_note = "not counted (--no-count or --quick)"
+        return
     key = (case.kind, python.path, json.dumps(case.params, sort_keys=True))
     counts = config.stash[COUNTS]
     if key not in counts:
         counts[key] = workcount.count(case, python.path)
     found = counts[key]
     if found.instructions is None:
-        return {"instructions_note": found.reason}
-    return {"instructions_per_task": found.instructions}
+        record.instructions_note = found.reason
+    else:
+        record.instructions_per_task = found.instructions
 
 
 def _backend_death(config: pytest.Config, case: Case) -> str | None:
@@ -160,35 +163,40 @@ def _backend_death(config: pytest.Config, case: Case) -> str | None:
     return None
 
 
-class CaseRecord:
+class CaseLog:
     """What a run keeps of one case: the summary's outcome and the saved results' status."""
 
     def __init__(
         self, config: pytest.Config, nodeid: str, name: str, case: Case, python: Interpreter
     ) -> None:
-        self.config, self.case, self.python = config, case, python
-        self.entry: dict[str, Any] = {
-            "name": name,
-            "fullname": nodeid,
-            "scenario": case.scenario,
-            "model": case.model,
-            "workers": case.workers,
-            "workload": case.kind,
-            "tasks": case.tasks,
-            "interpreter": python.label,
-        }
+        self.config = config
+        self.entry = CaseRecord(
+            name=name,
+            fullname=nodeid,
+            scenario=case.scenario,
+            model=case.model,
+            workers=case.workers,
+            workload=case.kind,
+            tasks=case.tasks,
+            interpreter=python.label,
+        )
         if case.side:
-            self.entry["side"] = case.side
+            self.entry.side = case.side
         if case.mode == "serve":
-            self.entry.update(mode="serve", load=case.load, slo_p99_ms=case.slo_p99_ms, fanout=case.fanout)
+            self.entry.mode = "serve"
+            self.entry.load = LoadPoint.model_validate(case.load)
+            self.entry.slo_p99_ms, self.entry.fanout = case.slo_p99_ms, case.fanout
         config.stash[RECORDS][nodeid] = self.entry
 
     def failed(
         self, status: str, reason: str, detail: str = "", fields: dict[str, Any] | None = None
     ) -> None:
-        self.entry.update(status=status, reason=reason, detail=detail[-DETAIL_CHARS:], **(fields or {}))
-        self.config.stash[OUTCOMES].append({**self.entry, "detail": None})
+        entry = self.entry
+        entry.status, entry.reason, entry.detail = status, reason, detail[-DETAIL_CHARS:]
+        for name, value in (fields or {}).items():
+            setattr(entry, name, value)
+        self.config.stash[OUTCOMES].append(entry.model_copy(update={"detail": None}))
 
-    def measured(self, info: dict[str, Any]) -> None:
-        self.entry.update(status=info["status"], reason=info.get("reason"))
-        self.config.stash[OUTCOMES].append(info)
+    def measured(self, record: CaseRecord) -> None:
+        self.entry.status, self.entry.reason = record.status, record.reason
+        self.config.stash[OUTCOMES].append(record)

@@ -1,4 +1,4 @@
-"""From what a worker measured to the figures that explain a result (``extra_info``).
+"""From what a worker measured to the figures that explain a result (a case's record (``extra_info``)).
 
 Pure functions of their inputs, so the maths is tested with made-up numbers.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 from suite.harness.launcher import CaseResult
 from suite.results import robust
+from suite.results.record import CaseRecord
 from suite.spec import registry
 
 ENV_KEYS = ("python", "implementation", "gil_enabled", "free_threaded", "cpu_count", "usable_cpus")
@@ -78,7 +79,12 @@ def speedup(result: CaseResult, baseline: CaseResult | None) -> dict[str, Any]:
     return {"speedup": base / median_s if median_s > 0 else None, "speedup_interval": None, "paired": False}
 
 
-def extra_info(result: CaseResult, baseline: CaseResult | None = None) -> dict[str, Any]:
+def environment(env: dict[str, Any]) -> dict[str, Any]:
+    """The worker's interpreter and CPUs, as a case's record keeps them."""
+    return {key: env.get(key) for key in ENV_KEYS}
+
+
+def record(result: CaseResult, baseline: CaseResult | None = None) -> CaseRecord:
     """What pytest-benchmark stores beside the round times: what ran, where, and why it won.
 
     :param baseline: the sequential case of the same scenario and interpreter in this run
@@ -91,49 +97,53 @@ def extra_info(result: CaseResult, baseline: CaseResult | None = None) -> dict[s
     ideal_s = workload.ideal_s(case.workers, baseline_s, result.env.get("usable_cpus") or 1)
     cv, unstable = variation(result.durations_s)
     ok_per_round = summary.get("ok_per_round", [])
-    info: dict[str, Any] = {
-        "scenario": case.scenario,
-        "model": case.model,
-        "workers": case.workers,
-        "tasks": case.tasks,
-        "workload": case.kind,
-        "params": case.params,
-        "checksum": result.checksum,
-        **{key: result.env.get(key) for key in ENV_KEYS},
-        "start_method": result.start_method,
-        "startup_s": result.startup_s,
-        "warmup_s": list(result.warmup_s),
-        "status": result.status,
-        "reason": None,
-        "task_ms": summary.get("task_ms"),
-        "queue_ms": summary.get("queue_ms"),
-        "task_cdf_ms": summary.get("task_cdf_ms"),
-        "native_threads": summary.get("native_threads") or None,
-        "native_limit": case.native_limit(int(result.env.get("usable_cpus") or 1)),
-        "us_per_task": median_s / case.tasks * 1e6,
-        "errors": result.errors,
-        "tasks_ok": sum(ok_per_round),
-        "throughput_per_s": median(
-            [ok / d for ok, d in zip(ok_per_round, result.durations_s, strict=False) if d > 0]
-        ),
-        **speedup(result, baseline),
-        "interleaved": result.group is not None,
-        # The group cycle of each round: rounds of one cycle ran side by side (pairing).
-        "cycles": list(result.cycles),
-        "worker_processes": summary.get("worker_processes", 1),
-        "extra_rounds": max(0, len(result.durations_s) - case.rounds),
-        "ideal_s": ideal_s,
-        "efficiency": ideal_s / median_s if ideal_s and median_s > 0 else None,
-        "cv": cv,
-        "unstable": unstable,
-        **resource_use(result),
-    }
     known = {"cpu_user_s", "cpu_sys_s", "ctx_voluntary", "ctx_involuntary"}
-    for name, per_round in (summary.get("counters") or {}).items():
-        if name not in known:
-            info[name] = median(per_round)
+    # The kind's own counters (a server's CPU, bytes pickled), by their names.
+    counters: dict[str, Any] = {
+        name: median(per_round)
+        for name, per_round in (summary.get("counters") or {}).items()
+        if name not in known
+    }
+    reason = None
     if result.status == "degraded":
         counts = ", ".join(f"{n} {kind}" for kind, n in sorted(result.errors.items()))
-        info["reason"] = f"{counts} in {len(result.durations_s)} measured rounds of {case.tasks} tasks"
-    info.update(workload_class.result_names(info))
-    return info
+        reason = f"{counts} in {len(result.durations_s)} measured rounds of {case.tasks} tasks"
+    tasks_ok = sum(ok_per_round)
+    throughput = median([ok / d for ok, d in zip(ok_per_round, result.durations_s, strict=False) if d > 0])
+    task_ms = summary.get("task_ms")
+    return CaseRecord(
+        scenario=case.scenario,
+        model=case.model,
+        workers=case.workers,
+        tasks=case.tasks,
+        workload=case.kind,
+        params=case.params,
+        checksum=result.checksum,
+        **environment(result.env),
+        start_method=result.start_method,
+        startup_s=result.startup_s,
+        warmup_s=list(result.warmup_s),
+        status=result.status,
+        reason=reason,
+        task_ms=task_ms,
+        queue_ms=summary.get("queue_ms"),
+        task_cdf_ms=summary.get("task_cdf_ms"),
+        native_threads=summary.get("native_threads") or None,
+        native_limit=case.native_limit(int(result.env.get("usable_cpus") or 1)),
+        us_per_task=median_s / case.tasks * 1e6,
+        errors=result.errors,
+        tasks_ok=tasks_ok,
+        throughput_per_s=throughput,
+        **speedup(result, baseline),
+        interleaved=result.group is not None,
+        cycles=list(result.cycles),
+        worker_processes=summary.get("worker_processes", 1),
+        extra_rounds=max(0, len(result.durations_s) - case.rounds),
+        ideal_s=ideal_s,
+        efficiency=ideal_s / median_s if ideal_s and median_s > 0 else None,
+        cv=cv,
+        unstable=unstable,
+        **resource_use(result),
+        **counters,
+        **workload_class.result_names(task_ms=task_ms, tasks_ok=tasks_ok, throughput_per_s=throughput),
+    )

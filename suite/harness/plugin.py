@@ -306,14 +306,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     records = config.stash[RECORDS]
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     for entry in records.values():
-        entry.setdefault("status", "interrupted" if interrupted else "failed")
-        entry.setdefault("reason", "the case did not finish")
+        if "status" not in entry.model_fields_set:
+            entry.status = "interrupted" if interrupted else "failed"
+            entry.reason = "the case did not finish"
     not_run = [item.nodeid for item in session.items if item.nodeid not in records]
     document["suite"] = {
         "schema_version": history.SCHEMA_VERSION,
         "complete": not interrupted and not not_run,
         "exit": "interrupted" if interrupted else "finished",
-        "cases": list(records.values()),
+        "cases": [entry.stored() for entry in records.values()],
         "not_run": not_run,
         "scenarios": config.stash[SCENARIOS],
         "quick": bool(options.value(config, "quick")),

@@ -18,6 +18,7 @@ from suite.harness.launcher import CaseResult
 from suite.harness.probe import CapacityProbe
 from suite.harness.progress import Progress
 from suite.harness.workcount import Count
+from suite.results.record import CaseRecord
 from suite.spec.cases import Case
 
 #: Each collected scenario's description (its question first), by scenario name.
@@ -27,10 +28,10 @@ CASES = pytest.StashKey[dict[tuple[str, str], tuple[Case, Interpreter]]]()
 BACKENDS = pytest.StashKey[Backends]()
 #: The sequential case's result by scenario, interpreter and A/B side, for speedups and CPU ideals.
 BASELINES = pytest.StashKey[dict[tuple[str, str, str], CaseResult]]()
-#: extra_info of every measured case, for the summary after the run.
-OUTCOMES = pytest.StashKey[list[dict[str, Any]]]()
-#: Each case that began, by node id: its status and reason, for the saved results.
-RECORDS = pytest.StashKey[dict[str, dict[str, Any]]]()
+#: The record of every case that ended, measured or not, for the summary after the run.
+OUTCOMES = pytest.StashKey[list[CaseRecord]]()
+#: Each case that began, by node id: what it was, its status and reason, for the saved results.
+RECORDS = pytest.StashKey[dict[str, CaseRecord]]()
 #: Where pytest-benchmark writes the measured cases before the suite saves the run.
 INCOMING = pytest.StashKey[Path]()
 #: The saved run's file.

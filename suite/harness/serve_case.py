@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suite.errors import CaseFailed
-from suite.harness import launcher, protocol, resources
+from suite.harness import launcher, metrics, protocol, resources
 from suite.harness.loadgen import DRAIN_S, LAG_LIMIT_MS, LoadReport, report_from_json
 from suite.harness.serve_worker import DESCRIPTOR_MARGIN, STATUS
+from suite.results.record import CaseRecord, LoadPoint
 from suite.spec.cases import Case
 
 
@@ -211,10 +212,8 @@ def run_serve_case(
     )
 
 
-def extra_info(result: ServeResult) -> dict[str, Any]:
+def record(result: ServeResult) -> CaseRecord:
     """What pytest-benchmark stores beside a load point's latencies."""
-    from suite.harness.metrics import ENV_KEYS
-
     case, report = result.case, result.report
     assert case.load is not None
     p99 = report.latency_ms.get("p99")
@@ -228,35 +227,35 @@ def extra_info(result: ServeResult) -> dict[str, Any]:
         or failed_share > 0.01
         or (case.slo_p99_ms is not None and p99 is not None and p99 > case.slo_p99_ms)
     )
-    return {
-        "mode": "serve",
-        "scenario": case.scenario,
-        "model": case.model,
-        "workers": case.workers,
-        "workload": case.kind,
-        "params": case.params,
-        "fanout": case.fanout,
-        "load": case.load,
-        "checksum": report.checksum,
-        **{key: result.env.get(key) for key in ENV_KEYS},
-        "start_method": result.start_method,
-        "startup_s": result.startup_s,
-        "status": result.status,
-        "reason": result.reason,
-        "offered_rps": offered,
-        "achieved_rps": report.achieved_rps,
-        "requests_sent": report.sent,
-        "requests_ok": report.ok,
-        "latency_ms": report.latency_ms,
-        "errors": report.errors,
-        "server_cpu_s": result.server_cpu_s,
-        "generator_cpu_s": report.generator_cpu_s,
-        "generator_lag_ms_p99": report.lag_ms.get("p99"),
-        "generator_limited": report.generator_limited,
-        "connections_opened": report.connections_opened,
-        "server_rss_bytes": result.peak_rss_bytes,
-        "uss_bytes": result.memory.get("uss_bytes"),
-        "pss_bytes": result.memory.get("pss_bytes"),
-        "slo_p99_ms": case.slo_p99_ms,
-        "saturated": saturated,
-    }
+    return CaseRecord(
+        mode="serve",
+        scenario=case.scenario,
+        model=case.model,
+        workers=case.workers,
+        workload=case.kind,
+        params=case.params,
+        fanout=case.fanout,
+        load=LoadPoint.model_validate(case.load),
+        checksum=report.checksum,
+        **metrics.environment(result.env),
+        start_method=result.start_method,
+        startup_s=result.startup_s,
+        status=result.status,
+        reason=result.reason,
+        offered_rps=offered,
+        achieved_rps=report.achieved_rps,
+        requests_sent=report.sent,
+        requests_ok=report.ok,
+        latency_ms=report.latency_ms,
+        errors=report.errors,
+        server_cpu_s=result.server_cpu_s,
+        generator_cpu_s=report.generator_cpu_s,
+        generator_lag_ms_p99=report.lag_ms.get("p99"),
+        generator_limited=report.generator_limited,
+        connections_opened=report.connections_opened,
+        server_rss_bytes=result.peak_rss_bytes,
+        uss_bytes=result.memory.get("uss_bytes"),
+        pss_bytes=result.memory.get("pss_bytes"),
+        slo_p99_ms=case.slo_p99_ms,
+        saturated=saturated,
+    )

@@ -195,7 +195,7 @@ def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = 
     """Each case of a saved A/B run (measurements with ``side`` A and B in their info)."""
     sides: dict[tuple[str, str], dict[str, Any]] = {}
     for m in measurements:
-        side = m.info.get("side")
+        side = m.record.side
         if side in ("A", "B"):
             sides.setdefault((m.scenario, m.label), {})[side] = m
     found = []
@@ -213,7 +213,7 @@ def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = 
                 )
             )
             continue
-        pairs = min(int(a.info.get("worker_processes") or 1), int(b.info.get("worker_processes") or 1))
+        pairs = min(int(a.record.worker_processes or 1), int(b.record.worker_processes or 1))
         cycles_a, cycles_b = paired.by_cycle(a), paired.by_cycle(b)
         change = paired_change(cycles_a, cycles_b, floor, pairs, min_pairs)
         missing = None if cycles_a and cycles_b else "ran alone, not paired (see the run's warnings)"
@@ -224,8 +224,8 @@ def analyse(measurements: Sequence[Any], floor: float = FLOOR, min_pairs: int = 
                 statistics.median(a.rounds) if a.rounds else a.median,
                 statistics.median(b.rounds) if b.rounds else b.median,
                 change,
-                a.info.get("instructions_per_task"),
-                b.info.get("instructions_per_task"),
+                a.record.instructions_per_task,
+                b.record.instructions_per_task,
                 missing,
             )
         )

@@ -49,19 +49,19 @@ class ByInterpreter:
             m for run in self.runs for m in run.measurements if self.source[m.scenario] is run
         ]
         self.unmeasured = [
-            c for run in self.runs for c in run.unmeasured if self.source.get(str(c.get("scenario"))) is run
+            c for run in self.runs for c in run.unmeasured if self.source.get(str(c.scenario)) is run
         ]
         self.cases: dict[tuple[str, str], list[Measurement]] = {}
         for m in self.measurements:
             self.cases.setdefault((m.scenario, m.interpreter), []).append(m)
         labels = {m.interpreter for m in self.measurements} | {
-            str(c.get("interpreter")) for c in self.unmeasured if c.get("interpreter")
+            str(c.interpreter) for c in self.unmeasured if c.interpreter
         }
         self.interpreters = sorted(labels, key=version_key)
         self.scenarios = list(dict.fromkeys(m.scenario for m in self.measurements))
 
     def free_threaded(self) -> list[str]:
-        return [i for i in self.interpreters if any(m.info.get("free_threaded") for m in self.under(i))]
+        return [i for i in self.interpreters if any(m.record.free_threaded for m in self.under(i))]
 
     def under(self, interpreter: str) -> list[Measurement]:
         """Every case the interpreter ran, in any scenario."""
@@ -94,7 +94,7 @@ def _x(value: float | None) -> str:
 
 
 def _speedup(m: Measurement | None) -> float | None:
-    return float(m.info["speedup"]) if m is not None and m.info.get("speedup") else None
+    return float(m.record.speedup) if m is not None and m.record.speedup else None
 
 
 def headline_workers(cases: Sequence[Measurement]) -> int | None:
@@ -132,8 +132,8 @@ def scenario_table(data: ByInterpreter, scenario: str) -> list[str]:
                 parts.append(_x(_speedup(m)))
             if base is not None and m is not base:
                 parts.append(f"({_x(base.median / m.median)})")
-            if m.info.get("parallelism") and model != "sequential":
-                parts.append(f"∥{m.info['parallelism']:.1f}")
+            if m.record.parallelism and model != "sequential":
+                parts.append(f"∥{m.record.parallelism:.1f}")
             cells.append(" ".join(parts))
         lines.append(f"| {interp} | {' | '.join(cells)} |")
     return lines
@@ -145,16 +145,16 @@ def memory_table(data: ByInterpreter, scenario: str) -> list[str]:
     for interp in data.interpreters:
         for model in ("threads", "interpreters", "processes"):
             cases = sorted(
-                (m for m in data.of(scenario, interp) if m.model == model and m.info.get("pss_bytes")),
+                (m for m in data.of(scenario, interp) if m.model == model and m.record.pss_bytes),
                 key=lambda m: m.workers or 0,
             )
             if len(cases) < 2:
                 continue
             low, high = cases[0], cases[-1]
-            per_worker = (high.info["pss_bytes"] - low.info["pss_bytes"]) / (
+            per_worker = ((high.record.pss_bytes or 0) - (low.record.pss_bytes or 0)) / (
                 (high.workers or 1) - (low.workers or 1)
             )
-            startup = high.info.get("startup_s")
+            startup = high.record.startup_s
             lines.append(
                 f"| {interp} | {model} | {fmt_time(startup) if startup is not None else '-'} at "
                 f"{high.workers} workers | {per_worker / MIB:.1f} MiB |"
@@ -181,18 +181,18 @@ def free_threaded_threads(data: ByInterpreter) -> Verdict:
         best_other = min((m for m in (procs, subs) if m is not None), key=lambda m: m.median)
         line = (
             f"{cpu} on {interp}: threads {_x(_speedup(threads))} ({threads.workers} workers, "
-            f"∥{threads.info.get('parallelism') or 0:.1f}), processes {_x(_speedup(procs))}"
+            f"∥{threads.record.parallelism or 0:.1f}), processes {_x(_speedup(procs))}"
             + (f", subinterpreters {_x(_speedup(subs))}" if subs is not None else "")
         )
         evidence.append(line)
         own_seq = data.at(cpu, interp, "sequential")
-        why = busy_not_faster(threads.info, own_seq.info if own_seq else None)
+        why = busy_not_faster(threads.record, own_seq.record if own_seq else None)
         if why:
             evidence.append(f"threads on {interp}: {why}")
         if local is not None:
             evidence.append(
                 f"{data.feeds.named(key, 'task-local', task_local)} on {interp}: threads "
-                f"{_x(_speedup(local))} (∥{local.info.get('parallelism') or 0:.1f})"
+                f"{_x(_speedup(local))} (∥{local.record.parallelism or 0:.1f})"
                 + (f", processes {_x(_speedup(local_procs))}" if local_procs is not None else "")
             )
         base = baseline.find(data.everywhere(cpu)) if baseline else None
@@ -234,10 +234,10 @@ def lost_updates_table(data: ByInterpreter, scenario: str) -> list[str]:
     for m in data.everywhere(scenario):
         cells[(m.interpreter, m.label)] = "none lost"
     for c in data.unmeasured:
-        if c.get("scenario") == scenario and c.get("lost_updates") is not None:
-            label = f"{c.get('model')}-w{c.get('workers')}"
-            lost, tried = int(c["lost_updates"]), int(c["updates"])
-            cells[(str(c.get("interpreter")), label)] = f"**{lost:,}** of {tried:,} ({lost / tried:.1%})"
+        if c.scenario == scenario and c.lost is not None:
+            label = f"{c.model}-w{c.workers}"
+            lost, tried = c.lost
+            cells[(str(c.interpreter), label)] = f"**{lost:,}** of {tried:,} ({lost / tried:.1%})"
     if not cells:
         return []
     known = list(registry.runners())
@@ -280,13 +280,11 @@ def render_section(
     out += [f"### \u201c{verdict.claim}\u201d", "", f"**{verdict.verdict}.**", ""]
     out += [f"- {line}" for line in verdict.evidence]
     out.append("")
-    shared = list(
-        dict.fromkeys(str(c.get("scenario")) for c in data.unmeasured if c.get("lost_updates") is not None)
-    )
+    shared = list(dict.fromkeys(str(c.scenario) for c in data.unmeasured if c.lost is not None))
     shared += [
         s
         for s in data.scenarios
-        if s not in shared and any(m.info.get("workload") == "shared" for m in data.everywhere(s))
+        if s not in shared and any(m.record.workload == "shared" for m in data.everywhere(s))
     ]
     for scenario in shared:
         out += [
@@ -316,7 +314,7 @@ def render_section(
             cases = data.of(scenario, interp)
             seq = next((m for m in cases if m.model == "sequential"), None)
             for m in cases:
-                text = busy_not_faster(m.info, seq.info if seq else None)
+                text = busy_not_faster(m.record, seq.record if seq else None)
                 if text:
                     why.append(f"- {m.label} on {interp}: {text}")
         out += [*why, ""] if why else []
@@ -325,7 +323,7 @@ def render_section(
     same: list[str] = []
     differ: list[str] = []
     for scenario in batch:
-        sums = {m.info.get("checksum") for m in data.everywhere(scenario)}
+        sums = {m.record.checksum for m in data.everywhere(scenario)}
         (same if len(sums) == 1 else differ).append(scenario)
     if same:
         out.append(

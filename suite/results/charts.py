@@ -65,7 +65,7 @@ def _speedups(cases: Sequence[Measurement]) -> dict[str, dict[int, float]]:
     base = next((m for m in cases if m.model == "sequential"), None)
     found: dict[str, dict[int, float]] = {}
     for m in cases:
-        speedup = m.info.get("speedup") or (base.median / m.median if base and m.median else None)
+        speedup = m.record.speedup or (base.median / m.median if base and m.median else None)
         if m.model != "sequential" and m.workers is not None and speedup:
             found.setdefault(m.model, {})[m.workers] = float(speedup)
     return {model: found[model] for model in model_order(list(found))}
@@ -175,8 +175,8 @@ def interpreter_chart(
 
 
 def cdf_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
-    curves = [m for m in cases if m.info.get("task_cdf_ms")]
-    if not curves or cases[0].info.get("workload") not in FANOUT_KINDS:
+    curves = [m for m in cases if m.record.task_cdf_ms]
+    if not curves or cases[0].record.workload not in FANOUT_KINDS:
         return None
     order = model_order(list(dict.fromkeys(m.model for m in curves)))
     curves.sort(key=lambda m: (order.index(m.model), m.workers or 0))
@@ -184,7 +184,7 @@ def cdf_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
     fig = Figure(figsize=(8.5, 4.5), layout="constrained")
     ax = fig.subplots()
     for m in curves:
-        cdf, look = m.info["task_cdf_ms"], style(m.model)
+        cdf, look = m.record.task_cdf_ms or [], style(m.model)
         ax.plot(
             cdf,
             [k / (len(cdf) - 1) for k in range(len(cdf))],
@@ -243,26 +243,29 @@ def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
     """Serve mode: p99 latency against achieved throughput, a line per model and worker
     count through its open-loop points (closed-loop points as hollow markers); the SLO
     as a dashed line."""
-    served = [m for m in cases if m.point is not None and m.info.get("latency_ms", {}).get("p99")]
-    if not served:
+    # Each answered load point: its case, load, achieved rate and p99.
+    points = [
+        (m, m.record.load, m.record.achieved_rps or 0.0, p99)
+        for m in cases
+        if m.record.load is not None and (p99 := m.record.p99_ms())
+    ]
+    if not points:
         return None
+    served = [m for m, *_ in points]
     fig = Figure(figsize=(8.5, 4.6), layout="constrained")
     ax = fig.subplots()
     levels = sorted({m.workers or 0 for m in served})
     for model in model_order(list({m.model for m in served})):
         look = style(model)
         for workers in levels:
-            mine = [m for m in served if m.model == model and (m.workers or 0) == workers]
-            open_ = sorted(
-                (m for m in mine if m.info["load"].get("mode") == "open"),
-                key=lambda m: float(m.info["load"]["rate_rps"]),
-            )
-            closed = [m for m in mine if m.info["load"].get("mode") == "closed"]
+            mine = [p for p in points if p[0].model == model and (p[0].workers or 0) == workers]
+            open_ = sorted((p for p in mine if p[1].mode == "open"), key=lambda p: p[1].rank)
+            closed = [p for p in mine if p[1].mode == "closed"]
             label = f"{model} w{workers}"
             if open_:
                 ax.plot(
-                    [m.info["achieved_rps"] for m in open_],
-                    [m.info["latency_ms"]["p99"] for m in open_],
+                    [rps for _, _, rps, _ in open_],
+                    [p99 for _, _, _, p99 in open_],
                     marker=look.marker,
                     color=look.colour,
                     linestyle=DASHES[levels.index(workers) % len(DASHES)],
@@ -270,14 +273,14 @@ def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:
                 )
             if closed:
                 ax.scatter(
-                    [m.info["achieved_rps"] for m in closed],
-                    [m.info["latency_ms"]["p99"] for m in closed],
+                    [rps for _, _, rps, _ in closed],
+                    [p99 for _, _, _, p99 in closed],
                     marker=look.marker,
                     facecolors="none",
                     edgecolors=look.colour,
                     label=None if open_ else label,
                 )
-    slo = next((m.info.get("slo_p99_ms") for m in served if m.info.get("slo_p99_ms")), None)
+    slo = next((m.record.slo_p99_ms for m in served if m.record.slo_p99_ms), None)
     if slo:
         ax.axhline(slo, color="grey", linewidth=1, linestyle="--", label=f"SLO: p99 {slo:g} ms")
     ax.set_yscale("log")

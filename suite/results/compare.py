@@ -19,6 +19,7 @@ from typing import Any
 
 from suite.results import ab, loadpoints, machine, paired
 from suite.results.history import Measurement, Run
+from suite.results.record import CaseRecord
 from suite.results.robust import ALPHA, can_reach_significance, p_value
 from suite.results.summary import fmt_time
 from suite.spec import registry
@@ -108,15 +109,15 @@ def _by_scenario(
     grouped: dict[str, list[Measurement]] = {}
     for m in measurements:
         name = f"{m.scenario} on {m.interpreter}" if several else m.scenario
-        if m.info.get("side"):  # suite ab: each side's cases apart (they share their keys)
-            name += f", side {m.info['side']}"
+        if m.record.side:  # suite ab: each side's cases apart (they share their keys)
+            name += f", side {m.record.side}"
         grouped.setdefault(name, []).append(m)
     return grouped
 
 
 def _speedup(m: Measurement, cases: Sequence[Measurement]) -> float | None:
-    if m.info.get("speedup"):
-        return float(m.info["speedup"])
+    if m.record.speedup:
+        return float(m.record.speedup)
     base = next((c for c in cases if c.model == "sequential"), None)
     return base.median / m.median if base and m.median > 0 else None
 
@@ -136,7 +137,7 @@ def winner_table(scenario: str, cases: Sequence[Measurement]) -> Table:
                 row.append("")
                 continue
             mark = "*" if m is best else ("≈" if not paired.beaten(best, m) else "")
-            speedup, efficiency = _speedup(m, cases), m.info.get("efficiency")
+            speedup, efficiency = _speedup(m, cases), m.record.efficiency
             text = mark + fmt_time(m.median)
             text += f" x{speedup:.2f}" if speedup else ""
             text += f" {efficiency:.0%}" if efficiency else ""
@@ -159,7 +160,7 @@ def serve_table(scenario: str, cases: Sequence[Measurement]) -> Table:
         [
             f"{model}-w{workers}",
             *(
-                loadpoints.cell(by_key[(model, workers, p)].info) if (model, workers, p) in by_key else ""
+                loadpoints.cell(by_key[(model, workers, p)].record) if (model, workers, p) in by_key else ""
                 for p in points
             ),
         ]
@@ -170,10 +171,7 @@ def serve_table(scenario: str, cases: Sequence[Measurement]) -> Table:
 
 
 def _point_rank(m: Measurement) -> tuple[int, float]:
-    load = m.info.get("load") or {}
-    if load.get("mode") == "closed":
-        return 0, float(load.get("connections", 0))
-    return 1, float(load.get("rate_rps", 0))
+    return m.record.load.rank if m.record.load else (1, 0.0)
 
 
 def change(
@@ -195,11 +193,11 @@ def change(
     p = p_value(base.rounds, new.rounds) if base_run.quick == run.quick and independent else None
     floor_pct, why = floor or (min_change_pct, "--min-change")
     verdict = _verdict(pct, p, min_change_pct, floor_pct, base_run.quick == run.quick)
-    if verdict in ("slower", "faster") and (base.info.get("unstable") or new.info.get("unstable")):
+    if verdict in ("slower", "faster") and (base.record.unstable or new.record.unstable):
         # Rounds that vary this much within a run moved as much between runs of the same code
         # (every false change between three back-to-back full runs was such a case).
         verdict, why = "cannot tell from noise", UNSTABLE_WHY
-    work = work_pct(base.info, new.info)
+    work = work_pct(base.record, new.record)
     if work is not None and verdict != "not comparable":
         verdict = _with_work(verdict, work)
     return Change(
@@ -220,9 +218,9 @@ def change(
     )
 
 
-def work_pct(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+def work_pct(before: CaseRecord, after: CaseRecord) -> float | None:
     """How much one task's instruction count moved, in percent; ``None`` unless both have one."""
-    a, b = before.get("instructions_per_task"), after.get("instructions_per_task")
+    a, b = before.instructions_per_task, after.instructions_per_task
     if not a or not b:
         return None
     return (float(b) / float(a) - 1) * 100
@@ -281,7 +279,7 @@ def history_spread_pct(history: Sequence[Run], m: Measurement, base_run: Run, ru
         if c.key == m.key
         and c.interpreter == m.interpreter
         and c.median > 0
-        and c.info.get("params") == m.info.get("params")  # the same work, not another size
+        and c.record.params == m.record.params  # the same work, not another size
     ]
     if len(medians) < 3:
         return None
@@ -317,7 +315,7 @@ def baseline_drift_pct(base_run: Run, run: Run, m: Measurement) -> float | None:
     disk moves a whole scenario (file-io ran 79% slower in one of two back-to-back runs of
     the same code, every model alike, while the probe moved 7%). ``None`` for other
     kinds, or without a sequential case in both runs."""
-    if m.info.get("workload") not in UNPROBED_KINDS:
+    if m.record.workload not in UNPROBED_KINDS:
         return None
     before, after = (_sequential(r, m) for r in (base_run, run))
     if before is None or after is None or before.median <= 0:
@@ -334,7 +332,7 @@ def _sequential(run: Run, m: Measurement) -> Measurement | None:
             if c.scenario == m.scenario
             and c.model == "sequential"
             and c.interpreter == m.interpreter
-            and c.info.get("side") == m.info.get("side")
+            and c.record.side == m.record.side
         ),
         None,
     )
@@ -486,7 +484,7 @@ def interpreter_tables(
                 speedup: float | None
                 mark = ""
                 if baseline is None:
-                    speedup = found.info.get("speedup")
+                    speedup = found.record.speedup
                 elif base is not None and found.median > 0:
                     speedup = base.median / found.median
                     if run is not base_run:

@@ -74,7 +74,7 @@ def _counterpart(case: Measurement, others: Sequence[Measurement]) -> Measuremen
 
 def judge(scenario: str, expectation: Expectation, cases: Iterable[Measurement]) -> list[Judged]:
     """``expectation`` at each worker count of its model that ran, among ``cases``."""
-    batch = [m for m in cases if m.scenario == scenario and m.point is None and not m.info.get("side")]
+    batch = [m for m in cases if m.scenario == scenario and m.point is None and not m.record.side]
     mine = [m for m in batch if m.model == expectation.model]
     if expectation.workers is not None:
         mine = [m for m in mine if m.workers == expectation.workers]

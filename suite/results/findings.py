@@ -21,6 +21,7 @@ from suite.results.charts import charts
 from suite.results.feeds import Feeds
 from suite.results.history import Measurement, Run
 from suite.results.paired import NOT_SETTLED, Interval
+from suite.results.record import CaseRecord
 from suite.results.saving import write_atomic
 from suite.results.summary import fmt_time
 from suite.spec import registry
@@ -60,8 +61,8 @@ class Measurements:
         )
 
     def speedup(self, m: Measurement) -> float | None:
-        if m.info.get("speedup"):
-            return float(m.info["speedup"])
+        if m.record.speedup:
+            return float(m.record.speedup)
         base = self.best(m.scenario, "sequential")
         return base.median / m.median if base is not None and m.median > 0 else None
 
@@ -73,12 +74,8 @@ class Measurements:
         value = self.speedup(m)
         return Interval(value, value, value) if value is not None else None
 
-    def failures(self, scenario: str) -> list[dict[str, object]]:
-        return [
-            c
-            for c in self.run.unmeasured
-            if c.get("scenario") == scenario and c.get("status") != "unavailable"
-        ]
+    def failures(self, scenario: str) -> list[CaseRecord]:
+        return [c for c in self.run.unmeasured if c.scenario == scenario and c.status != "unavailable"]
 
 
 def _more(margin: float) -> str:
@@ -117,7 +114,7 @@ def threads_never_parallel(ms: Measurements) -> Verdict:
     cpu_x = ms.speedup(cpu)
     evidence = [
         f"{ms.feeds.named(key, 'gil-bound', cpu_scenario)}: threads at best {_x(cpu_x)} over sequential with "
-        f"{cpu.workers} workers, parallelism ∥{cpu.info.get('parallelism') or 0:.2f}"
+        f"{cpu.workers} workers, parallelism ∥{cpu.record.parallelism or 0:.2f}"
     ]
     releasing = []
     for scenario in ms.feeds.fed(key, "releases-gil"):
@@ -127,7 +124,7 @@ def threads_never_parallel(ms: Measurements) -> Verdict:
             releasing.append(speed or 0)
             evidence.append(
                 f"{ms.feeds.named(key, 'releases-gil', scenario)}: threads {_x(speed)} with "
-                f"{m.workers} workers, parallelism ∥{m.info.get('parallelism') or 0:.2f}"
+                f"{m.workers} workers, parallelism ∥{m.record.parallelism or 0:.2f}"
             )
     gil = ms.run.machine.get("gil_enabled")
     threads_x = ms.speedup_interval(cpu)
@@ -165,11 +162,11 @@ def processes_faster_for_cpu(ms: Measurements) -> Verdict:
     tiny_scenario = ms.feeds.first(key, "tiny-tasks")
     seq, pool = ms.best(tiny_scenario, "sequential"), ms.best(tiny_scenario, "processes")
     tiny = None
-    if seq is not None and pool is not None and seq.info.get("us_per_task") and pool.info.get("us_per_task"):
-        tiny = pool.info["us_per_task"] / seq.info["us_per_task"]
+    if seq is not None and pool is not None and seq.record.us_per_task and pool.record.us_per_task:
+        tiny = pool.record.us_per_task / seq.record.us_per_task
         evidence.append(
-            f"{ms.feeds.named(key, 'tiny-tasks', tiny_scenario)}: {pool.info['us_per_task']:.1f} µs per task "
-            f"through a process pool against {seq.info['us_per_task']:.2f} µs sequentially"
+            f"{ms.feeds.named(key, 'tiny-tasks', tiny_scenario)}: {pool.record.us_per_task:.1f} µs per task "
+            f"through a process pool against {seq.record.us_per_task:.2f} µs sequentially"
         )
     speed = ms.speedup_interval(cpu)
     if speed is not None and speed.above(PARALLEL):
@@ -191,7 +188,7 @@ def threads_are_for_io(ms: Measurements) -> Verdict:
     evidence, good = [], 0
     for scenario, m in found:
         assert m is not None
-        efficiency = m.info.get("efficiency")
+        efficiency = m.record.efficiency
         speed = ms.speedup(m)
         text = f"{scenario}: threads at {m.workers} workers {fmt_time(m.median)}"
         text += f", {efficiency:.0%} of the latency bound" if efficiency else ""
@@ -265,13 +262,13 @@ def processes_cost_memory(ms: Measurements) -> Verdict:
     evidence, per_worker = [], {}
     for model in ("asyncio", "threads", "processes"):
         a, b = ms.at(scenario, model, low), ms.at(scenario, model, high)
-        if a is None or b is None or not a.info.get("pss_bytes") or not b.info.get("pss_bytes"):
+        if a is None or b is None or not a.record.pss_bytes or not b.record.pss_bytes:
             continue
-        growth = (b.info["pss_bytes"] - a.info["pss_bytes"]) / (high - low)
+        growth = (b.record.pss_bytes - a.record.pss_bytes) / (high - low)
         per_worker[model] = growth
         evidence.append(
-            f"{model}: {a.info['pss_bytes'] / 2**20:.0f} MiB at {low} worker(s), "
-            f"{b.info['pss_bytes'] / 2**20:.0f} MiB at {high}: "
+            f"{model}: {a.record.pss_bytes / 2**20:.0f} MiB at {low} worker(s), "
+            f"{b.record.pss_bytes / 2**20:.0f} MiB at {high}: "
             f"about {growth / 2**20:.2f} MiB per worker (PSS)"
         )
     if "processes" not in per_worker or "threads" not in per_worker:
@@ -292,7 +289,7 @@ def work_goes_on(ms: Measurements) -> Verdict:
     if not finished and not failed:
         return _missing(claim, ms, (key, "one-task-dies"))
     evidence = [f"finished every round: {', '.join(finished) or 'none'}"]
-    evidence += [f"{c.get('model')}: {c.get('reason')}" for c in failed]
+    evidence += [f"{c.model}: {c.reason}" for c in failed]
     survivors = ", ".join(finished) or "none"
     verdict = (
         f"False for {len(failed)} of {len(failed) + len(finished)} models: one dead process failed the "
@@ -311,7 +308,7 @@ def threads_for_web_servers(ms: Measurements) -> Verdict:
     bad: list[str] = []
     for scenario in scenarios:
         cases = ms.by_scenario[scenario]
-        slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
+        slo = next((m.record.slo_p99_ms for m in cases if m.record.slo_p99_ms), None)
         ranked = loadpoints.best_by_model(cases)
         threads = next((row for row in ranked if row[0] == "threads"), None)
         if threads is None:
@@ -353,18 +350,9 @@ def _updates(ms: Measurements, scenario: str) -> list[tuple[str, int | None, int
     rows: list[tuple[str, int | None, int, int | None]] = [
         (who(m.model, m.interpreter), m.workers, 0, None) for m in ms.by_scenario.get(scenario, [])
     ]
-    rows += [
-        (
-            who(c.get("model"), c.get("interpreter")),
-            c.get("workers"),
-            int(c["lost_updates"]),
-            int(c["updates"]),
-        )
-        for c in ms.run.unmeasured
-        if c.get("scenario") == scenario
-        and c.get("status") == "incorrect"
-        and c.get("lost_updates") is not None
-    ]
+    for c in ms.run.unmeasured:
+        if c.scenario == scenario and c.status == "incorrect" and c.lost is not None:
+            rows.append((who(c.model, c.interpreter), c.workers, *c.lost))
     return rows
 
 
@@ -414,8 +402,7 @@ def processes_faster_for_big_data(ms: Measurements) -> Verdict:
     if threads is None or procs is None:
         return _missing(claim, ms, (key, "big-inputs"))
     shm, seq = ms.best(scenario, "processes-shm"), ms.best(scenario, "sequential")
-    payload = (threads.info.get("params") or {}).get("payload") or {}
-    size = payload.get("in_bytes", 0) / 2**20
+    size = threads.record.in_bytes / 2**20
     evidence = [
         f"{scenario} ({size:g} MiB in per task): threads {fmt_time(threads.median)} "
         f"{_x(ms.speedup(threads))}, "
@@ -423,10 +410,10 @@ def processes_faster_for_big_data(ms: Measurements) -> Verdict:
         + (f", processes-shm {fmt_time(shm.median)} {_x(ms.speedup(shm))}" if shm else "")
         + (f", sequential {fmt_time(seq.median)}" if seq else "")
     ]
-    if procs.info.get("serialize_s"):
+    if procs.record.serialize_s:
         evidence.append(
-            f"pickling a round's inputs once took {fmt_time(procs.info['serialize_s'])} "
-            f"({procs.info['serialize_s'] / procs.median:.0%} of the process pool's round)"
+            f"pickling a round's inputs once took {fmt_time(procs.record.serialize_s)} "
+            f"({procs.record.serialize_s / procs.median:.0%} of the process pool's round)"
         )
     best_procs = min((m for m in (procs, shm) if m is not None), key=lambda m: m.median)
     copy = paired.slower(threads, procs)
@@ -447,7 +434,7 @@ def processes_faster_for_big_data(ms: Measurements) -> Verdict:
 
 
 def _pools(m: Measurement) -> str:
-    pools = m.info.get("native_threads") or {}
+    pools = m.record.native_threads or {}
     return ", ".join(f"{name} {n} threads" for name, n in pools.items()) or "no native pool seen"
 
 
@@ -460,7 +447,7 @@ def processes_speed_up_numpy(ms: Measurements) -> Verdict:
     threads = ms.best(alone, "threads")
     evidence = [
         f"{alone} (native pools as the library sets them): sequential kept "
-        f"∥{seq.info.get('parallelism') or 0:.1f} cores busy ({_pools(seq)}); processes "
+        f"∥{seq.record.parallelism or 0:.1f} cores busy ({_pools(seq)}); processes "
         f"{_x(ms.speedup(procs))} with {procs.workers} workers ({_pools(procs)} each)"
         + (f", threads {_x(ms.speedup(threads))}" if threads else "")
     ]
@@ -472,7 +459,7 @@ def processes_speed_up_numpy(ms: Measurements) -> Verdict:
             f"({_pools(procs_auto)} each)"
             + (f", threads {_x(ms.speedup(threads_auto))}" if threads_auto else "")
         )
-    itself = (seq.info.get("parallelism") or 0) >= 1.3
+    itself = (seq.record.parallelism or 0) >= 1.3
     procs_x, auto_x = ms.speedup(procs) or 0, (ms.speedup(procs_auto) or 0) if procs_auto else None
     speeds = [
         i for i in (ms.speedup_interval(procs), ms.speedup_interval(procs_auto) if procs_auto else None) if i
@@ -491,7 +478,7 @@ def processes_speed_up_numpy(ms: Measurements) -> Verdict:
         )
     elif itself:
         verdict = (
-            f"False here: numpy's BLAS already kept ∥{seq.info.get('parallelism') or 0:.1f} cores busy "
+            f"False here: numpy's BLAS already kept ∥{seq.record.parallelism or 0:.1f} cores busy "
             f"in one process; processes ran {_x(procs_x)}"
             + (f", and {_x(auto_x)} with native threads limited" if auto_x is not None else "")
         )
@@ -593,7 +580,7 @@ class ScenarioVerdict:
 def serve_verdict(scenario: str, cases: list[Measurement], question: str) -> ScenarioVerdict:
     """A serve scenario's winner: the most requests a second held within the SLO."""
     ranked = loadpoints.best_by_model(cases)
-    slo = next((m.info.get("slo_p99_ms") for m in cases if m.info.get("slo_p99_ms")), None)
+    slo = next((m.record.slo_p99_ms for m in cases if m.record.slo_p99_ms), None)
     model, workers, top = ranked[0]
     tied = [
         f"{m} ({w} workers)" if w and m != "sequential" else m
@@ -704,7 +691,7 @@ def render(
             "|---|---|---|---|---|---|---|---|",
         ]
         for m, speed in standing.rows:
-            pss, parallelism, startup = (m.info.get(k) for k in ("pss_bytes", "parallelism", "startup_s"))
+            pss, parallelism, startup = m.record.pss_bytes, m.record.parallelism, m.record.startup_s
             out.append(
                 f"| {m.model} | {m.workers} | {fmt_time(m.median)} | "
                 f"{'winner' if m is standing.winner else _more(standing.margin(m))} | "
@@ -714,10 +701,10 @@ def render(
                 f"{fmt_time(startup) if startup is not None else '-'} |"
             )
         for case in ms.failures(scenario):
-            out.append(f"| {case.get('model')} | {case.get('workers')} | {case.get('status')} | | | | | |")
+            out.append(f"| {case.model} | {case.workers} | {case.status} | | | | | |")
         failures = ms.failures(scenario)
         if failures:
-            out += ["", *(f"- {c.get('model')}: {c.get('status')}: {c.get('reason')}" for c in failures)]
+            out += ["", *(f"- {c.model}: {c.status}: {c.reason}" for c in failures)]
         out.append("")
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
@@ -734,23 +721,19 @@ def render(
             "window and their p99 latency (~: saturated, under 95% of the offered rate, over 1% "
             "failed or over the SLO; !: requests failed).",
             "",
-            *loadpoints.markdown_table([m.info for m in cases], list(registry.servers())),
+            *loadpoints.markdown_table([m.record for m in cases], list(registry.servers())),
             "",
         ]
         failures = ms.failures(scenario)
-        out += [
-            f"- {c.get('model')} w{c.get('workers')}: {c.get('status')}: {c.get('reason')}" for c in failures
-        ]
+        out += [f"- {c.model} w{c.workers}: {c.status}: {c.reason}" for c in failures]
         out += [f"![{scenario}: {Path(p).stem}]({p})" for p in plots.get(scenario, [])]
         out.append("")
     if across:
         out += across_interpreters.render_section(across, across_plots or {}, ms.feeds)
     missing = sorted(
-        set(registry.runners())
-        - {m.model for m in run.measurements}
-        - {str(c.get("model")) for c in run.unmeasured}
+        set(registry.runners()) - {m.model for m in run.measurements} - {str(c.model) for c in run.unmeasured}
     )
-    unavailable = sorted({str(c.get("model")) for c in run.unmeasured if c.get("status") == "unavailable"})
+    unavailable = sorted({str(c.model) for c in run.unmeasured if c.status == "unavailable"})
     out += ["## Not measured here", ""]
     if unavailable:
         out.append(f"- Models that could not run under this interpreter: {', '.join(unavailable)}.")
@@ -813,7 +796,7 @@ def with_scenarios_of(run: Run, others: Sequence[Run]) -> Run:
 
     source = {s: other for other in others for s in other.scenarios if s not in run.scenarios}
     added = tuple(m for o in others for m in o.measurements if source.get(m.scenario) is o)
-    failed = tuple(c for o in others for c in o.unmeasured if source.get(str(c.get("scenario"))) is o)
+    failed = tuple(c for o in others for c in o.unmeasured if source.get(str(c.scenario)) is o)
     descriptions = {**{k: v for o in others for k, v in o.descriptions.items()}, **run.descriptions}
     return dataclasses.replace(
         run,

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, Validation
 
 from suite.errors import SuiteError
 from suite.results import machine
+from suite.results.record import CaseRecord
 
 RUN_FILE = re.compile(r"^(\d{4})_(.*)\.json$")
 #: The name pytest-benchmark gives a run saved without a name: commit, date, time, and
@@ -40,6 +41,12 @@ EXPECTED = {
     "list_type": "expected a list",
     "float_type": "expected a number",
     "int_type": "expected an integer",
+    "int_parsing": "expected an integer",
+    "int_from_float": "expected an integer",
+    "float_parsing": "expected a number",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "literal_error": "expected one of its known values",
     "string_type": "expected a string",
     "missing": "missing",
 }
@@ -53,22 +60,28 @@ class _Stats(BaseModel):
     median: Number | None = None
 
 
-class _Info(BaseModel):
-    """The few ``extra_info`` keys every reader relies on; the rest is read where used."""
-
-    model_config = ConfigDict(extra="allow")
-    scenario: StrictStr | None = None
-    model: StrictStr | None = None
-    workers: Annotated[int, Strict()] | None = None
-    cycles: list[Annotated[int, Strict()]] | None = None
-
-
 class _Benchmark(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: StrictStr = "?"
     group: StrictStr | None = None
     stats: _Stats = Field(default_factory=_Stats)
-    extra_info: _Info = Field(default_factory=_Info)
+    extra_info: CaseRecord = Field(default_factory=CaseRecord)
+
+
+class _Suite(BaseModel):
+    """What the suite adds to pytest-benchmark's file (``suite``)."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: int = 1
+    #: Every case that began, with its status: the failed ones are only here.
+    cases: list[CaseRecord] = Field(default_factory=list)
+    complete: bool | None = None
+    not_run: list[str] = Field(default_factory=list)
+    #: Each scenario's description, by name.
+    scenarios: dict[str, str | None] = Field(default_factory=dict)
+    quick: bool = False
+    capacity: dict[str, Any] | None = None
+    ab: dict[str, Any] | None = None
 
 
 class _RunFile(BaseModel):
@@ -79,7 +92,8 @@ class _RunFile(BaseModel):
     benchmarks: list[_Benchmark]
     machine_info: dict[str, Any] | None = None
     datetime: StrictStr = ""
-    suite: dict[str, Any] | None = None
+    commit_info: dict[str, Any] | None = None
+    suite: _Suite | None = None
 
 
 def _where(loc: Sequence[int | str]) -> str:
@@ -111,10 +125,19 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     if schema_version(data) == SCHEMA_VERSION:
         return data
     for bench in data["benchmarks"]:
+        if not isinstance(bench, dict) or not isinstance(bench.get("stats"), dict):
+            continue  # the shape check that follows names it
         info = bench.get("extra_info")
-        rounds = (bench.get("stats") or {}).get("data") or []
-        if isinstance(info, dict) and info.get("interleaved") and not info.get("cycles"):
-            planned = len(rounds) - int(info.get("extra_rounds") or 0)
+        rounds = bench["stats"].get("data")
+        extra = info.get("extra_rounds") if isinstance(info, dict) else None
+        if (
+            isinstance(info, dict)
+            and info.get("interleaved")
+            and not info.get("cycles")
+            and isinstance(rounds, list)
+            and isinstance(extra, int | None)
+        ):
+            planned = len(rounds) - (extra or 0)
             info["cycles"] = list(range(planned))
             info["cycles_from_position"] = True
     if isinstance(data.get("suite"), dict):
@@ -129,10 +152,11 @@ def run_schema() -> dict[str, Any]:
     return schema
 
 
-def check_shape(path: Path, data: Any) -> None:
-    """Raise :class:`HistoryError` naming the file and the first field of the wrong shape."""
+def check_shape(path: Path, data: Any) -> _RunFile:
+    """The run file's contents, typed; :class:`HistoryError` naming the file and the first
+    field of the wrong shape if it has one."""
     try:
-        _RunFile.model_validate(data)
+        return _RunFile.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         got = error.get("input")
@@ -145,20 +169,21 @@ def check_shape(path: Path, data: Any) -> None:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One case of one saved run."""
+    """One measured case of one saved run."""
 
     scenario: str
     model: str
     workers: int | None
     rounds: tuple[float, ...]
     median: float
-    info: dict[str, Any] = field(default_factory=dict)
+    record: CaseRecord = field(default_factory=CaseRecord)
+    #: The interpreter of the run's machine: for files that do not say what ran each case.
+    machine_python: str = "unknown"
 
     @property
     def point(self) -> str | None:
         """A serve case's load point (``closed16``, ``open800``); ``None`` in batch mode."""
-        load = self.info.get("load")
-        return str(load["label"]) if isinstance(load, dict) and "label" in load else None
+        return self.record.point
 
     @property
     def key(self) -> tuple[str, str, int | None, str | None]:
@@ -172,14 +197,11 @@ class Measurement:
     @property
     def interpreter(self) -> str:
         """``cpython-3.13.0t (GIL off)``-style label of the interpreter that ran the case."""
-        info = self.info
-        if "python" not in info:
-            return str(info.get("_machine_python", "unknown"))
+        record = self.record
+        if record.python is None:
+            return self.machine_python
         return interpreter_label(
-            info.get("implementation", "?"),
-            info["python"],
-            info.get("free_threaded"),
-            info.get("gil_enabled"),
+            record.implementation or "?", record.python, record.free_threaded, record.gil_enabled
         )
 
 
@@ -202,7 +224,7 @@ class Run:
     measurements: tuple[Measurement, ...]
     #: Cases the suite began but could not measure (failed, timed out, interrupted,
     #: unavailable), each with its status and reason.
-    unmeasured: tuple[dict[str, Any], ...] = ()
+    unmeasured: tuple[CaseRecord, ...] = ()
     #: Whether every case ran to its end; ``None`` for files the suite did not write.
     complete: bool | None = None
     #: Cases never started because the run was interrupted.
@@ -254,7 +276,7 @@ class Run:
     @property
     def scenarios(self) -> set[str]:
         """Every scenario the run began, measured or not."""
-        return {m.scenario for m in self.measurements} | {str(c.get("scenario")) for c in self.unmeasured}
+        return {m.scenario for m in self.measurements} | {str(c.scenario) for c in self.unmeasured}
 
     def warnings(self) -> list[str]:
         """What a reader of this run must know: it is incomplete, cases failed."""
@@ -264,12 +286,10 @@ class Run:
                 f"{self.label}: incomplete run (interrupted); {len(self.not_run)} case(s) never started"
             )
         for case in self.unmeasured:
-            if case.get("status") == "unavailable":
+            if case.status == "unavailable":
                 continue
-            label = f"{case.get('model')}-w{case.get('workers')}"
-            notes.append(
-                f"{self.label} {case.get('scenario')} {label}: {case.get('status')}: {case.get('reason')}"
-            )
+            label = f"{case.model}-w{case.workers}"
+            notes.append(f"{self.label} {case.scenario} {label}: {case.status}: {case.reason}")
         return notes
 
     def environment(self) -> dict[str, Any]:
@@ -289,67 +309,65 @@ class Run:
         }
 
     def start_methods(self) -> list[str]:
-        return sorted({str(x.info["start_method"]) for x in self.measurements if x.info.get("start_method")})
+        return sorted({x.record.start_method for x in self.measurements if x.record.start_method})
 
 
-def _measurement(bench: dict[str, Any], machine_python: str) -> Measurement:
-    info = dict(bench.get("extra_info") or {})
-    stats = bench.get("stats") or {}
-    rounds = tuple(stats.get("data") or ())
-    median = float(stats.get("median", statistics.median(rounds) if rounds else 0.0))
-    scenario = info.get("scenario") or bench.get("group") or "(no group)"
-    model = info.get("model") or bench.get("name", "?")
-    workers = info.get("workers")
-    info.setdefault("_machine_python", machine_python)
+def _measurement(bench: _Benchmark, machine_python: str) -> Measurement:
+    record, rounds = bench.extra_info, tuple(bench.stats.data)
+    median = (
+        bench.stats.median if bench.stats.median is not None else statistics.median(rounds) if rounds else 0.0
+    )
     return Measurement(
-        str(scenario), str(model), int(workers) if workers is not None else None, rounds, median, info
+        record.scenario or bench.group or "(no group)",
+        record.model or bench.name,
+        record.workers,
+        rounds,
+        float(median),
+        record,
+        machine_python,
     )
 
 
 def read_run(path: Path) -> Run:
+    """A saved run, typed: the one place a run file is read."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise HistoryError(f"{path}: cannot read a saved run: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
-    check_shape(path, data)
     version = schema_version(data)
     if not isinstance(version, int) or version > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: suite.schema_version is {version!r}; this suite reads up to {SCHEMA_VERSION} "
             "(a newer suite wrote it: upgrade to read it)"
         )
-    data = migrate(data)
+    run = check_shape(path, migrate(data))
     match = RUN_FILE.match(path.name)
     number, name = (match.group(1), match.group(2)) if match else ("", path.stem)
-    machine = data.get("machine_info") or {}
+    machine = run.machine_info or {}
     machine_python = interpreter_label(
         machine.get("python_implementation", "?"),
         machine.get("python_version", "?"),
         machine.get("free_threaded"),
         machine.get("gil_enabled"),
     )
-    measurements = tuple(_measurement(b, machine_python) for b in data["benchmarks"])
-    suite: dict[str, Any] = data["suite"] if isinstance(data.get("suite"), dict) else {}
-    cases = [c for c in suite.get("cases") or () if isinstance(c, dict)]
-    unmeasured = tuple(c for c in cases if c.get("status") not in ("ok", "degraded"))
-    complete = suite.get("complete") if "complete" in suite else None
+    suite = run.suite
     return Run(
         path,
         number,
         name,
-        str(data.get("datetime", "")),
+        run.datetime,
         machine,
-        measurements,
-        unmeasured,
-        complete,
-        tuple(map(str, suite.get("not_run") or ())),
-        {str(k): str(v) for k, v in (suite.get("scenarios") or {}).items() if v},
-        bool(suite.get("quick")),
-        suite["capacity"] if isinstance(suite.get("capacity"), dict) else {},
-        _commit(data.get("commit_info")),
-        suite["ab"] if isinstance(suite.get("ab"), dict) else {},
+        tuple(_measurement(b, machine_python) for b in run.benchmarks),
+        tuple(c for c in suite.cases if not c.measured) if suite else (),
+        suite.complete if suite else None,
+        tuple(suite.not_run) if suite else (),
+        {k: v for k, v in suite.scenarios.items() if v} if suite else {},
+        suite.quick if suite else False,
+        (suite.capacity if suite else None) or {},
+        _commit(run.commit_info),
+        (suite.ab if suite else None) or {},
     )
 
 

@@ -4,55 +4,47 @@ sustained within the latency objective (SLO)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-Info = dict[str, Any]
+from suite.results.record import CaseRecord
 
-
-def is_serve(info: Info) -> bool:
-    return info.get("mode") == "serve"
-
-
-def point_label(info: Info) -> str:
-    return str((info.get("load") or {}).get("label", "?"))
+if TYPE_CHECKING:
+    from suite.results.history import Measurement
 
 
-def _point_order(infos: Sequence[Info]) -> list[str]:
+def point_label(record: CaseRecord) -> str:
+    return record.point or "?"
+
+
+def _point_order(records: Sequence[CaseRecord]) -> list[str]:
     """Closed points by connections, then open points by rate."""
-    points = {point_label(i): i.get("load") or {} for i in infos}
-
-    def key(label: str) -> tuple[int, float]:
-        load = points[label]
-        if load.get("mode") == "closed":
-            return 0, float(load.get("connections", 0))
-        return 1, float(load.get("rate_rps", 0))
-
-    return sorted(points, key=key)
+    ranks = {point_label(r): r.load.rank if r.load else (1, 0.0) for r in records}
+    return sorted(ranks, key=lambda label: ranks[label])
 
 
-def cell(info: Info) -> str:
-    if info.get("status") not in ("ok", "degraded"):
-        return str(info.get("status", "?")).upper()
-    p99 = (info.get("latency_ms") or {}).get("p99")
-    text = f"{info.get('achieved_rps', 0):.0f}/s"
+def cell(record: CaseRecord) -> str:
+    if not record.measured:
+        return record.status.upper()
+    p99 = record.p99_ms()
+    text = f"{record.achieved_rps or 0:.0f}/s"
     text += f" p99 {p99:.0f}ms" if p99 is not None else ""
-    text += " ~" if info.get("saturated") else ""
-    return text + ("!" if info.get("status") == "degraded" else "")
+    text += " ~" if record.saturated else ""
+    return text + ("!" if record.status == "degraded" else "")
 
 
-def sustained(infos: Sequence[Info]) -> dict[tuple[str, int], float | None]:
+def sustained(records: Sequence[CaseRecord]) -> dict[tuple[str, int], float | None]:
     """Per model and workers: the highest open-loop rate answered in full (95%) within the
     SLO, ``None`` if none was; only for runs with an SLO and open load points."""
     found: dict[tuple[str, int], float | None] = {}
-    for info in infos:
-        load = info.get("load") or {}
-        if load.get("mode") != "open" or info.get("slo_p99_ms") is None:
+    for record in records:
+        load = record.load
+        if load is None or load.mode != "open" or record.slo_p99_ms is None:
             continue
-        key = (info["model"], info["workers"])
+        key = (str(record.model), record.workers or 0)
         found.setdefault(key, None)
-        if info.get("status") in ("ok", "degraded") and not info.get("saturated") and not info.get("errors"):
+        if record.measured and not record.saturated and not record.errors:
             best = found[key]
-            found[key] = max(best or 0.0, float(load["rate_rps"]))
+            found[key] = max(best or 0.0, float(load.rate_rps or 0))
     return found
 
 
@@ -64,67 +56,72 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
-def summary_lines(scenario: str, infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
+def _case_order(records: Sequence[CaseRecord], model_order: Sequence[str]) -> list[tuple[str, int]]:
+    """Each model and worker count, in the models' order."""
+    return sorted(
+        {(str(r.model), r.workers or 0) for r in records},
+        key=lambda k: (model_order.index(k[0]) if k[0] in model_order else len(model_order), k[1]),
+    )
+
+
+def _by_case(records: Sequence[CaseRecord]) -> dict[tuple[str, int, str], CaseRecord]:
+    return {(str(r.model), r.workers or 0, point_label(r)): r for r in records}
+
+
+def summary_lines(scenario: str, records: Sequence[CaseRecord], model_order: Sequence[str]) -> list[str]:
     """One serve scenario's block in the run summary."""
-    first = infos[0]
-    slo = next((i.get("slo_p99_ms") for i in infos if i.get("slo_p99_ms")), None)
-    fanout = first.get("fanout") or 1
+    first = records[0]
+    slo = next((r.slo_p99_ms for r in records if r.slo_p99_ms), None)
+    fanout = first.fanout or 1
     fanned = f", fanout {fanout}" if fanout > 1 else ""
-    lines = [f"{scenario} (serve: {first.get('workload', '?')} handler{fanned})"]
+    lines = [f"{scenario} (serve: {first.workload or '?'} handler{fanned})"]
     title = "  achieved requests/s and p99 latency per load point (! errors, ~ saturated: under 95% of"
     title += " the offered rate" + (f" or p99 over the SLO of {slo:g} ms)" if slo else ")")
     lines.append(title)
-    points = _point_order(infos)
-    keys = sorted(
-        {(i["model"], i["workers"]) for i in infos},
-        key=lambda k: (model_order.index(k[0]) if k[0] in model_order else len(model_order), k[1]),
-    )
-    by_key = {(i["model"], i["workers"], point_label(i)): i for i in infos}
+    points = _point_order(records)
+    by_key = _by_case(records)
     rows = [
         [f"{m} w{w}", *(cell(by_key[(m, w, p)]) if (m, w, p) in by_key else "" for p in points)]
-        for m, w in keys
+        for m, w in _case_order(records, model_order)
     ]
     lines += _grid(["case", *points], rows)
-    rates = sustained(infos)
-    if rates:
+    rates = sustained(records)
+    if rates and slo:
         held = sorted(rates.items(), key=lambda kv: -(kv[1] or 0))
         text = ", ".join(f"{m} w{w} {r:g}/s" if r else f"{m} w{w} none" for (m, w), r in held)
         lines.append(f"  highest offered rate held within p99 <= {slo:g} ms: {text}")
-    for info in infos:
-        name = f"{info['model']} w{info['workers']} {point_label(info)}"
-        if info.get("status") not in ("ok", "degraded"):
-            lines.append(f"  warning: {name}: {info.get('status')}: {info.get('reason')}")
-        elif info.get("status") == "degraded":
-            lines.append(f"  warning: {name}: degraded: {info.get('reason')}")
+    for record in records:
+        name = f"{record.model} w{record.workers} {point_label(record)}"
+        if not record.measured:
+            lines.append(f"  warning: {name}: {record.status}: {record.reason}")
+        elif record.status == "degraded":
+            lines.append(f"  warning: {name}: degraded: {record.reason}")
     return lines
 
 
-def score(cases: Sequence[Any]) -> tuple[float, float]:
+def score(cases: Sequence[Measurement]) -> tuple[float, float]:
     """How well one model x workers served, for ranking: the highest open-loop rate it
     held within the SLO (0 if none), then its best closed-loop throughput within the SLO
-    (any closed throughput when the scenario has no SLO). ``cases`` are
-    :class:`~suite.results.history.Measurement` objects of its load points."""
+    (any closed throughput when the scenario has no SLO), over its load points."""
     held = 0.0
     closed = 0.0
     for m in cases:
-        info = m.info
-        load = info.get("load") or {}
-        if info.get("status") not in ("ok", "degraded"):
+        record = m.record
+        if not record.measured or record.load is None:
             continue
-        if load.get("mode") == "open":
-            if not info.get("saturated"):
-                held = max(held, float(load.get("rate_rps", 0)))
+        if record.load.mode == "open":
+            if not record.saturated:
+                held = max(held, float(record.load.rate_rps or 0))
         else:
-            p99 = (info.get("latency_ms") or {}).get("p99")
-            slo = info.get("slo_p99_ms")
+            p99, slo = record.p99_ms(), record.slo_p99_ms
             if slo is None or (p99 is not None and p99 <= slo):
-                closed = max(closed, float(info.get("achieved_rps") or 0))
+                closed = max(closed, float(record.achieved_rps or 0))
     return held, closed
 
 
-def best_by_model(cases: Sequence[Any]) -> list[tuple[str, int | None, tuple[float, float]]]:
+def best_by_model(cases: Sequence[Measurement]) -> list[tuple[str, int | None, tuple[float, float]]]:
     """Each model's best worker count and its score, best model first."""
-    groups: dict[tuple[str, int | None], list[Any]] = {}
+    groups: dict[tuple[str, int | None], list[Measurement]] = {}
     for m in cases:
         groups.setdefault((m.model, m.workers), []).append(m)
     best: dict[str, tuple[int | None, tuple[float, float]]] = {}
@@ -151,17 +148,13 @@ def tied_with(winner: tuple[float, float], other: tuple[float, float]) -> bool:
     return other[0] == winner[0] and other[1] >= 0.9 * winner[1]
 
 
-def markdown_table(infos: Sequence[Info], model_order: Sequence[str]) -> list[str]:
+def markdown_table(records: Sequence[CaseRecord], model_order: Sequence[str]) -> list[str]:
     """The summary's serve table as Markdown: a row per model and workers, a column per
     load point."""
-    points = _point_order(infos)
-    keys = sorted(
-        {(i["model"], i["workers"]) for i in infos},
-        key=lambda k: (model_order.index(k[0]) if k[0] in model_order else len(model_order), k[1] or 0),
-    )
-    by_key = {(i["model"], i["workers"], point_label(i)): i for i in infos}
+    points = _point_order(records)
+    by_key = _by_case(records)
     lines = ["| case | " + " | ".join(points) + " |", "|---|" + "---|" * len(points)]
-    for m, w in keys:
+    for m, w in _case_order(records, model_order):
         cells = [cell(by_key[(m, w, p)]) if (m, w, p) in by_key else "" for p in points]
         lines.append(f"| {m} w{w} | " + " | ".join(cells) + " |")
     return lines

@@ -55,14 +55,14 @@ class Interval:
 def by_cycle(m: Measurement) -> dict[int, float]:
     """A case's measured rounds by the cycle they ran in (runs saved before cycles were kept
     get them in :func:`suite.results.history.migrate`); empty for a case that ran alone."""
-    cycles = m.info.get("cycles") or []
+    cycles = m.record.cycles or []
     return dict(zip((int(c) for c in cycles), m.rounds, strict=False))
 
 
 def ratio(a: Measurement, b: Measurement) -> Interval | None:
     """``b``'s rounds over ``a``'s, paired by cycle; ``None`` when they were not paired
     (different runs or groups, a case that ran alone) or share fewer than 2 cycles."""
-    if a.scenario != b.scenario or a.info.get("side") != b.info.get("side"):
+    if a.scenario != b.scenario or a.record.side != b.record.side:
         return None
     ca, cb = by_cycle(a), by_cycle(b)
     values = [cb[c] / ca[c] for c in sorted(ca.keys() & cb.keys()) if ca[c] > 0]
@@ -73,12 +73,12 @@ def ratio(a: Measurement, b: Measurement) -> Interval | None:
 
 def speedup(m: Measurement) -> Interval | None:
     """The case's paired speedup over sequential with its interval, or its point figure."""
-    value = m.info.get("speedup")
+    value = m.record.speedup
     if not value:
         return None
-    interval = m.info.get("speedup_interval")
-    planned = len(m.rounds) - int(m.info.get("extra_rounds") or 0)  # the cycles sequential ran in
-    if m.info.get("paired") and planned < MIN_CYCLES and m.model != "sequential":
+    interval = m.record.speedup_interval
+    planned = len(m.rounds) - int(m.record.extra_rounds or 0)  # the cycles sequential ran in
+    if m.record.paired and planned < MIN_CYCLES and m.model != "sequential":
         return Interval.unknown(float(value))
     if isinstance(interval, list) and len(interval) == 2:
         return Interval(float(value), float(interval[0]), float(interval[1]))
@@ -89,8 +89,8 @@ def fastest_first(cases: Sequence[Measurement]) -> list[Measurement]:
     """``cases`` from fastest to slowest: by their paired speedup over sequential when every
     one has it (each cycle's sequential round over the case's, so the machine's moves
     cancel), else by median round."""
-    if cases and all(m.info.get("paired") and m.info.get("speedup") for m in cases):
-        return sorted(cases, key=lambda m: (-float(m.info["speedup"]), m.median))
+    if cases and all(m.record.paired and m.record.speedup for m in cases):
+        return sorted(cases, key=lambda m: (-(m.record.speedup or 0.0), m.median))
     return sorted(cases, key=lambda m: m.median)
 
 

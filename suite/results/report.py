@@ -83,14 +83,14 @@ def warning_groups(runs: Sequence[Run], comparison_warnings: Sequence[str]) -> d
             kind = "incomplete runs" if "incomplete run" in note else "cases that could not be measured"
             groups[kind].append(note)
         for m in run.measurements:
-            status = m.info.get("status", "ok")
+            status = m.record.status
             if status != "ok":
                 groups["degraded cases (errors in their rounds)"].append(
-                    f"{run.label} {m.scenario} {m.label}: {status}: {m.info.get('reason')}"
+                    f"{run.label} {m.scenario} {m.label}: {status}: {m.record.reason}"
                 )
-            if m.info.get("unstable"):
+            if m.record.unstable:
                 groups["unstable cases (cv >= 10%)"].append(
-                    f"{run.label} {m.scenario} {m.label}: cv {m.info.get('cv', 0):.0%}"
+                    f"{run.label} {m.scenario} {m.label}: cv {m.record.cv or 0:.0%}"
                 )
     known = {w for notes in groups.values() for w in notes}
     groups["other"] = [w for w in comparison_warnings if w not in known]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from suite.results import loadpoints
+from suite.results.record import CaseRecord
 
 #: The server used this share of the round in CPU time: it, not the model, may be the limit.
 SERVER_BUSY = 0.8
@@ -15,7 +15,7 @@ MANY_TASKS = 1000
 #: From this much start-up (building pools, clusters), it is worth its own table.
 SLOW_STARTUP_S = 0.5
 
-Info = dict[str, Any]
+Info = CaseRecord
 
 
 def fmt_time(seconds: float) -> str:
@@ -31,14 +31,14 @@ def fmt_bytes(count: float | None) -> str:
 
 
 def _time_cell(info: Info, winner: bool) -> str:
-    if info["status"] not in ("ok", "degraded"):
-        return str(info["status"]).upper()
-    parts = [("*" if winner else "") + fmt_time(info["median_s"])]
-    if info.get("speedup"):
-        parts.append(f"x{info['speedup']:.2f}")
-    if info.get("efficiency"):
-        parts.append(f"{info['efficiency']:.0%}")
-    return " ".join(parts) + ("!" if info["status"] == "degraded" else "")
+    if info.status not in ("ok", "degraded"):
+        return str(info.status).upper()
+    parts = [("*" if winner else "") + fmt_time(info.median_s or 0.0)]
+    if info.speedup:
+        parts.append(f"x{info.speedup:.2f}")
+    if info.efficiency:
+        parts.append(f"{info.efficiency:.0%}")
+    return " ".join(parts) + ("!" if info.status == "degraded" else "")
 
 
 def _marked_time_cell(info: Info, best: Info | None) -> str:
@@ -46,29 +46,29 @@ def _marked_time_cell(info: Info, best: Info | None) -> str:
 
 
 def _cost_cell(info: Info) -> str:
-    if info["status"] not in ("ok", "degraded"):
+    if info.status not in ("ok", "degraded"):
         return "-"
-    cpu = (info.get("cpu_user_s") or 0) + (info.get("cpu_sys_s") or 0)
+    cpu = (info.cpu_user_s or 0) + (info.cpu_sys_s or 0)
     # The kernel counts CPU time in clock ticks (10 ms here).
     cpu_text = fmt_time(cpu) if cpu >= 0.01 else "<10ms"
-    parallel = f" ∥{info['parallelism']:.1f}" if info.get("parallelism") is not None else ""
+    parallel = f" ∥{info.parallelism:.1f}" if info.parallelism is not None else ""
     # PSS where there is one: summed RSS counts each page a forked pool shares once per process.
-    memory = info.get("pss_bytes") or info.get("peak_rss_bytes")
+    memory = info.pss_bytes or info.peak_rss_bytes
     return f"{cpu_text}{parallel} {fmt_bytes(memory)}"
 
 
 def _startup_cell(info: Info) -> str:
-    return "-" if info.get("startup_s") is None else fmt_time(info["startup_s"])
+    return "-" if info.startup_s is None else fmt_time(info.startup_s)
 
 
 def _per_task_cell(info: Info) -> str:
-    return "-" if info["status"] not in ("ok", "degraded") else f"{info['us_per_task']:.1f}µs"
+    return "-" if info.status not in ("ok", "degraded") else f"{info.us_per_task:.1f}µs"
 
 
 def table(title: str, infos: Sequence[Info], cell: Callable[[Info], str], models: Sequence[str]) -> list[str]:
     """Rows = workers, columns = models; ``cell`` renders one case."""
-    by_key = {(i["workers"], i["model"]): i for i in infos}
-    workers = sorted({i["workers"] for i in infos})
+    by_key = {(i.workers, i.model): i for i in infos}
+    workers = sorted({i.workers for i in infos}, key=lambda w: w or 0)
     header = ["workers", *models]
     rows = [[str(w), *(cell(by_key[(w, m)]) if (w, m) in by_key else "" for m in models)] for w in workers]
     widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
@@ -91,7 +91,7 @@ USEFUL_SHARE = 0.6
 
 
 def _cpu(info: Info) -> float:
-    return float((info.get("cpu_user_s") or 0) + (info.get("cpu_sys_s") or 0))
+    return float((info.cpu_user_s or 0) + (info.cpu_sys_s or 0))
 
 
 def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
@@ -101,13 +101,13 @@ def busy_not_faster(info: Info, baseline: Info | None) -> str | None:
     was the task's own work. When the second is far below the first, the same work cost
     more CPU than in the baseline.
     """
-    parallelism, speedup = info.get("parallelism"), info.get("speedup")
-    if info.get("model") == "sequential" or not parallelism or not speedup or info.get("status") != "ok":
+    parallelism, speedup = info.parallelism, info.speedup
+    if info.model == "sequential" or not parallelism or not speedup or info.status != "ok":
         return None
     if parallelism < BUSY_CORES or speedup >= USEFUL_SHARE * parallelism:
         return None
     # The kernel counts CPU in 10 ms ticks: a round of a few ticks has no parallelism to speak of.
-    if _cpu(info) < MEASURABLE_CPU_S or parallelism > (info.get("usable_cpus") or parallelism) + 0.5:
+    if _cpu(info) < MEASURABLE_CPU_S or parallelism > (info.usable_cpus or parallelism) + 0.5:
         return None
     text = f"{parallelism:.1f} cores busy but only x{speedup:.2f} faster"
     if baseline is not None and _cpu(baseline) > 0 and _cpu(info) > 0:
@@ -127,11 +127,11 @@ def transfer_dominated(info: Info, baseline: Info | None = None) -> str | None:
     numbers: pickling it once (a lower bound of the move) took longer than each worker's
     share of the work (the sequential round over the workers). ``None`` when it did not
     or was not measured."""
-    moved, median_s, workers = info.get("serialize_s"), info.get("median_s"), info.get("workers") or 1
+    moved, median_s, workers = info.serialize_s, info.median_s, info.workers or 1
     if not moved or not median_s:
         return None
-    if baseline is not None and baseline.get("median_s"):
-        share = baseline["median_s"] / workers
+    if baseline is not None and baseline.median_s:
+        share = baseline.median_s / workers
         if moved < share:
             return None
         return (
@@ -153,24 +153,20 @@ SELF_PARALLEL = 1.3
 
 def multithreaded_work(baseline: Info | None) -> str | None:
     """Whether the work itself runs in parallel (a native pool in the sequential case)."""
-    if (
-        baseline is None
-        or (baseline.get("parallelism") or 0) < SELF_PARALLEL
-        or _cpu(baseline) < MEASURABLE_CPU_S
-    ):
+    if baseline is None or (baseline.parallelism or 0) < SELF_PARALLEL or _cpu(baseline) < MEASURABLE_CPU_S:
         return None
-    pools = baseline.get("native_threads") or {}
+    pools = baseline.native_threads or {}
     named = f" ({', '.join(f'{k} {v} threads' for k, v in pools.items())})" if pools else ""
     return (
-        f"the work itself is multithreaded{named}: sequential kept ∥{baseline['parallelism']:.1f} cores "
+        f"the work itself is multithreaded{named}: sequential kept ∥{baseline.parallelism:.1f} cores "
         "busy, so a speedup over sequential is not a measure of the model"
     )
 
 
 def oversubscribed(info: Info) -> str | None:
     """Whether the case's workers times each one's native threads exceed the usable CPUs."""
-    pools, cpus, workers = info.get("native_threads") or {}, info.get("usable_cpus"), info.get("workers") or 1
-    if not pools or not cpus or info.get("model") == "sequential":
+    pools, cpus, workers = info.native_threads or {}, info.usable_cpus, info.workers or 1
+    if not pools or not cpus or info.model == "sequential":
         return None
     per_worker = max(pools.values())
     if workers * per_worker <= cpus:
@@ -183,22 +179,22 @@ def oversubscribed(info: Info) -> str | None:
 
 def warnings(infos: Sequence[Info]) -> list[str]:
     notes = []
-    baseline = next((i for i in infos if i["model"] == "sequential" and i["status"] == "ok"), None)
+    baseline = next((i for i in infos if i.model == "sequential" and i.status == "ok"), None)
     itself = multithreaded_work(baseline)
     if itself:
         notes.append(itself)
     for info in infos:
-        name = f"{info['model']} w{info['workers']}"
-        if info["status"] not in ("ok", "degraded"):
-            notes.append(f"{name}: {info['status']}: {info.get('reason')}")
+        name = f"{info.model} w{info.workers}"
+        if info.status not in ("ok", "degraded"):
+            notes.append(f"{name}: {info.status}: {info.reason}")
             continue
-        if info["status"] == "degraded":
-            notes.append(f"{name}: degraded: {info['reason']}")
-        if info.get("unstable"):
+        if info.status == "degraded":
+            notes.append(f"{name}: degraded: {info.reason}")
+        if info.unstable:
             notes.append(
-                f"{name}: unstable rounds (cv {info['cv']:.0%}); rerun with more rounds or a quieter machine"
+                f"{name}: unstable rounds (cv {info.cv:.0%}); rerun with more rounds or a quieter machine"
             )
-        if info.get("free_threaded") and info.get("gil_enabled"):
+        if info.free_threaded and info.gil_enabled:
             notes.append(
                 f"{name}: the GIL was on in this free-threaded build (PYTHON_GIL=1, or an imported "
                 "extension module without free-threading support turned it back on)"
@@ -212,9 +208,9 @@ def warnings(infos: Sequence[Info]) -> list[str]:
         why = busy_not_faster(info, baseline)
         if why:
             notes.append(f"{name}: {why}")
-        busy = info.get("server_cpu_s")
-        if busy and info["median_s"] and busy / info["median_s"] >= SERVER_BUSY:
-            share = busy / info["median_s"]
+        busy = info.server_cpu_s
+        if busy and info.median_s and busy / info.median_s >= SERVER_BUSY:
+            share = busy / info.median_s
             notes.append(
                 f"{name}: the server was busy {share:.0%} of the round: it may be the limit, not the model"
             )
@@ -224,28 +220,26 @@ def warnings(infos: Sequence[Info]) -> list[str]:
 def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequence[str] = ()) -> list[str]:
     """Every scenario's tables and warnings, as lines."""
     lines: list[str] = []
-    several = len({i.get("interpreter") for i in infos}) > 1
-    keys = dict.fromkeys((i["scenario"], i.get("interpreter"), i.get("side")) for i in infos)
+    several = len({i.interpreter for i in infos}) > 1
+    keys = dict.fromkeys((i.scenario, i.interpreter, i.side) for i in infos)
     for scenario, interpreter, side in keys:
         everything = [
-            i
-            for i in infos
-            if (i["scenario"], i.get("interpreter"), i.get("side")) == (scenario, interpreter, side)
+            i for i in infos if (i.scenario, i.interpreter, i.side) == (scenario, interpreter, side)
         ]
-        if any(loadpoints.is_serve(i) for i in everything):
-            lines += ["", *loadpoints.summary_lines(scenario, everything, server_order)]
+        if any(i.serve for i in everything):
+            lines += ["", *loadpoints.summary_lines(str(scenario), everything, server_order)]
             continue
         # Models that cannot run here get one line, not a column of empty cells.
-        cases = [i for i in everything if i["status"] != "unavailable"]
-        unavailable = {i["model"]: i["reason"] for i in everything if i["status"] == "unavailable"}
+        cases = [i for i in everything if i.status != "unavailable"]
+        unavailable = {i.model: i.reason for i in everything if i.status == "unavailable"}
         if not cases:
             lines += ["", f"{scenario}: no model could run here"]
             lines += [f"  not run here: {model}: {reason}" for model, reason in unavailable.items()]
             continue
-        models = [m for m in model_order if any(i["model"] == m for i in cases)]
-        measured = [i for i in cases if i["status"] in ("ok", "degraded")]
-        best = min(measured, key=lambda i: i["median_s"], default=None)
-        kind, tasks = cases[0].get("workload", "?"), cases[0].get("tasks", 0)
+        models = [m for m in model_order if any(i.model == m for i in cases)]
+        measured = [i for i in cases if i.status in ("ok", "degraded")]
+        best = min(measured, key=lambda i: i.median_s or 0.0, default=None)
+        kind, tasks = cases[0].workload or "?", cases[0].tasks or 0
         on = (f" on {interpreter}" if several else "") + (f", side {side}" if side else "")
         lines += ["", f"{scenario} ({kind}, {tasks} tasks per round){on}"]
         lines += table(
@@ -262,7 +256,7 @@ def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequ
         )
         if tasks >= MANY_TASKS:
             lines += table("  cost per task", cases, _per_task_cell, models)
-        if max((i.get("startup_s") or 0 for i in measured), default=0) >= SLOW_STARTUP_S:
+        if max((i.startup_s or 0 for i in measured), default=0) >= SLOW_STARTUP_S:
             lines += table(
                 "  start-up (pool, loop or cluster; never inside a round)", cases, _startup_cell, models
             )
@@ -274,17 +268,13 @@ def render(infos: Sequence[Info], model_order: Sequence[str], server_order: Sequ
 
 def how_measured(infos: Sequence[Info]) -> list[str]:
     """Whether the rounds ran side by side (interleaved) and which cases ran alone, and why."""
-    side_by_side = [i for i in infos if i.get("interleaved")]
+    side_by_side = [i for i in infos if i.interleaved]
     notes = []
     if side_by_side:
-        paired = any(i.get("paired") and i["model"] != "sequential" for i in side_by_side)
+        paired = any(i.paired and i.model != "sequential" for i in side_by_side)
         notes.append(
             f"  rounds: {len(side_by_side)} cases side by side, one round each per cycle in shuffled order"
             + ("; speedups are the median of each cycle's ratio to sequential" if paired else "")
         )
-    notes += [
-        f"  ran alone: {i['model']} w{i['workers']}: {i['alone_reason']}"
-        for i in infos
-        if i.get("alone_reason")
-    ]
+    notes += [f"  ran alone: {i.model} w{i.workers}: {i.alone_reason}" for i in infos if i.alone_reason]
     return notes

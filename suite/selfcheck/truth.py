@@ -75,9 +75,9 @@ def suite(*args: str) -> float:
 
 def _counts(run: history.Run) -> dict[tuple[str, str], float]:
     return {
-        (m.scenario, m.label): float(m.info["instructions_per_task"])
+        (m.scenario, m.label): float(m.record.instructions_per_task)
         for m in run.measurements
-        if m.info.get("instructions_per_task")
+        if m.record.instructions_per_task
     }
 
 

@@ -254,12 +254,10 @@ class HttpWorkload(Workload):
         return max(max(draws), sum(draws) / workers) / 1000
 
     @classmethod
-    def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "latency_ms": info["task_ms"],
-            "requests_ok": info["tasks_ok"],
-            "throughput_rps": info["throughput_per_s"],
-        }
+    def result_names(
+        cls, *, task_ms: dict[str, float] | None, tasks_ok: int, throughput_per_s: float | None
+    ) -> dict[str, Any]:
+        return {"latency_ms": task_ms, "requests_ok": tasks_ok, "throughput_rps": throughput_per_s}
 
 
 WORKLOAD = HttpWorkload

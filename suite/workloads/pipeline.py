@@ -45,8 +45,10 @@ class PipelineWorkload(HttpWorkload):
         return None  # no single physical bound: the latency and the CPU both limit it
 
     @classmethod
-    def result_names(cls, info: dict[str, Any]) -> dict[str, Any]:
-        return {"latency_ms": info["task_ms"], "requests_ok": info["tasks_ok"]}
+    def result_names(
+        cls, *, task_ms: dict[str, float] | None, tasks_ok: int, throughput_per_s: float | None
+    ) -> dict[str, Any]:
+        return {"latency_ms": task_ms, "requests_ok": tasks_ok}
 
 
 WORKLOAD = PipelineWorkload
