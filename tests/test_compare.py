@@ -148,6 +148,10 @@ def test_cli_fail_if_slower_exit_codes(make_run, tmp_path: Path) -> None:  # typ
             lambda b: b["extra_info"].__setitem__("workers", "4"),
             "benchmarks[0].extra_info.workers: expected an",
         ),
+        (  # any field of a case's record, not only the ones every reader needs
+            lambda b: b["extra_info"].__setitem__("task_ms", {"p99": "slow"}),
+            "benchmarks[0].extra_info.task_ms.p99: expected a number, found 'slow'",
+        ),
     ],
 )
 @pytest.mark.slow

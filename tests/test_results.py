@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from suite.harness.launcher import CaseResult
 from suite.harness.metrics import record, variation
+from suite.results.record import CaseRecord
 from suite.spec.cases import Case
 
 HTTP = Case(
@@ -139,3 +142,18 @@ def test_unstable_rounds_follow_pyperf(durations: tuple[float, ...], unstable: b
 
 def test_one_round_has_no_variation() -> None:
     assert variation([1.0]) == (None, False)
+
+
+def test_the_record_reads_back_as_it_was_stored() -> None:
+    """What the harness stores is what every reader gets: no field lost or retyped."""
+    built = record(result(CPU), baseline=sequential(1.0))
+    stored = json.loads(json.dumps(built.stored()))
+    again = CaseRecord.model_validate(stored)
+    assert again == built
+    assert again.figure("server_cpu_s") == pytest.approx(0.2)  # a kind's own counter
+    assert again.figure("no_such_figure") is None
+
+
+def test_a_mistyped_record_field_is_refused_not_coerced() -> None:
+    with pytest.raises(ValidationError, match="workers"):
+        CaseRecord.model_validate({"workers": "4"})
