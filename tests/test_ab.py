@@ -12,7 +12,7 @@ import pytest
 from suite_cli import run_suite
 
 from suite.errors import CaseFailed, ScenarioError
-from suite.harness import procgroup
+from suite.harness import procgroup, zygote
 from suite.harness.interleave import Group, Job, merge
 from suite.harness.launcher import CaseResult
 from suite.results import ab, history
@@ -168,6 +168,20 @@ def test_the_two_sides_of_a_pair_run_back_to_back() -> None:
         pairs = [order[i][0] for i in range(0, len(order), 2)]
         assert all(order[i][0] == order[i + 1][0] for i in range(0, len(order), 2))
         assert sorted(pairs) == ["x", "y", "z"]
+
+
+@pytest.mark.slow
+def test_the_sides_of_a_pair_get_workers_started_from_scratch() -> None:
+    """Forked workers share their zygote's hash seed and layout: the pairs of worker
+    processes an A/B comparison spreads a case over must each have their own."""
+    group = Group([Job("x-A", CASE, sys.executable, None, "x"), Job("y", CASE, sys.executable, None)], seed=1)
+    group.start()
+    try:
+        assert isinstance(group.live["x-A"].proc, subprocess.Popen)
+        assert isinstance(group.live["y"].proc, zygote.Forked)
+    finally:
+        for session in group.live.values():
+            session.close(finished=False)
 
 
 @pytest.mark.skipif(

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from suite.errors import CaseFailed
-from suite.harness import launcher, metrics
+from suite.harness import launcher, metrics, zygote
 from suite.harness.interleave import Adapt, Job, run_interleaved
 from suite.spec.cases import Case
 
@@ -39,7 +39,8 @@ def job(model: str, workers: int = 2, **params: Any) -> Job:
 
 
 def children() -> set[int]:
-    return {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
+    """This process's descendants, but for the zygotes (they outlive the cases they fork)."""
+    return {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)} - zygote.pids()
 
 
 @pytest.fixture

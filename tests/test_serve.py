@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from suite.errors import CaseFailed, ScenarioError
+from suite.harness import zygote
 from suite.harness.loadgen import (
     MAX_SAMPLES,
     Generator,
@@ -366,11 +367,16 @@ def run_watched(case: Case) -> tuple[CaseFailed | ServeResult, set[int]]:
     finally:
         done.set()
         watcher.join()
-    return outcome, seen - before
+    return outcome, seen - before - zygote.pids()
 
 
 def alive(pids: set[int]) -> set[int]:
-    return {p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+    found = set()
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                found.add(pid)
+    return found
 
 
 @pytest.mark.parametrize("model", ["asyncio", "processes"])

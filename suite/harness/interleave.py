@@ -86,7 +86,10 @@ class Group:
         self.cycles = 0
 
     def _start(self, job: Job) -> None:
-        session = Session(job.case, job.python, None, job.endpoint, paced=True, group=self.seed)
+        # The sides of an A/B pair get workers started from scratch: each its own hash
+        # seed and memory layout, the process offset its pairs of workers average out.
+        fresh = job.pair is not None
+        session = Session(job.case, job.python, None, job.endpoint, paced=True, group=self.seed, fresh=fresh)
         try:
             session.start()
         except (CaseFailed, ModelUnavailable) as exc:

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from suite.errors import CaseFailed, ModelUnavailable
-from suite.harness import environment, executables, procgroup, protocol, resources
+from suite.harness import environment, executables, procgroup, protocol, resources, zygote
 from suite.harness.procgroup import stop_group
 from suite.spec.cases import Case
 
+#: A worker process: forked by a zygote, or started from scratch.
+Worker = subprocess.Popen[bytes] | zygote.Forked
 #: Longest wait for a worker to import, build its pool and report ready.
 STARTUP_TIMEOUT_S = 120.0
 #: Time past ``timeout_s`` a round may take before the worker is killed.
@@ -101,6 +103,58 @@ def worker_command(python: str) -> list[str]:
     return [python, "-m", "suite.harness.worker"]
 
 
+def start_worker(python: str, extra_env: dict[str, str], stderr: IO[bytes], fresh: bool = False) -> Worker:
+    """A new worker process under ``python``, its stdin and stdout pipes to this one;
+    ``fresh``: started from scratch, never forked (see :func:`start_program`)."""
+    return start_program(python, "suite.harness.worker", [], extra_env, None, stderr, fresh)
+
+
+def start_program(
+    python: str,
+    module: str,
+    argv: list[str],
+    extra_env: dict[str, str],
+    stdout: IO[bytes] | None,
+    stderr: IO[bytes],
+    fresh: bool = False,
+) -> Worker:
+    """``python -m module argv`` in a session of its own: forked by the interpreter's
+    zygote (the suite already imported), else started from scratch. Its stdin is a pipe
+    from this process; so is its stdout unless ``stdout`` (a file) is given.
+
+    ``fresh`` always starts from scratch: forked workers share their zygote's hash seed
+    and memory layout, and an A/B comparison spreads each case over several worker
+    processes precisely to average those out."""
+    base = procgroup.child_env(executables.worker_env(python))
+    env = {**base, **extra_env}
+    forks = zygote.enabled() and not fresh and module in zygote.PROGRAMS
+    found = zygote.for_python(python, base, module) if forks else None
+    if found is not None:
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe() if stdout is None else (-1, stdout.fileno())
+        try:
+            forked = found.fork(module, argv, env, stdin_r, stdout_w, stderr.fileno())
+        finally:
+            os.close(stdin_r)
+            if stdout is None:
+                os.close(stdout_w)
+        if forked is not None:
+            forked.stdin = os.fdopen(stdin_w, "wb")
+            forked.stdout = os.fdopen(stdout_r, "rb") if stdout is None else None
+            return forked
+        os.close(stdin_w)
+        if stdout is None:
+            os.close(stdout_r)
+    return subprocess.Popen(
+        [python, "-m", module, *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=stderr,
+        env=env,
+        start_new_session=True,
+    )
+
+
 class LineReader:
     """Reads protocol lines from the worker's stdout with a deadline per message."""
 
@@ -169,17 +223,11 @@ class Session:
         endpoint: dict[str, Any] | None,
         paced: bool = False,
         group: int | None = None,
+        fresh: bool = False,
     ) -> None:
         self.case, self.on_event, self.python, self.paced, self.group = case, on_event, python, paced, group
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        self.proc = subprocess.Popen(
-            worker_command(python),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            env=procgroup.child_env({**executables.worker_env(python), **native_env(case)}),
-            start_new_session=True,
-        )
+        self.proc = start_worker(python, native_env(case), self.stderr, fresh)
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.reader = LineReader(self.proc.stdout)

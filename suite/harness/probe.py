@@ -122,7 +122,7 @@ class CapacityProbe:
                 self._proc.stdin.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=5)
-        stop_group(self._proc)  # type: ignore[arg-type]
+        stop_group(self._proc)
         if self._proc.stdout is not None:
             self._proc.stdout.close()
 

@@ -11,8 +11,8 @@ import contextlib
 import ctypes
 import os
 import signal
-import subprocess
 import time
+from typing import Protocol
 
 #: How long a group that was sent SIGTERM may take to exit before SIGKILL. The
 #: resource tracker needs a moment after the others have gone to unlink semaphores.
@@ -83,7 +83,17 @@ def wait_group(pgid: int, timeout_s: float) -> bool:
     return True
 
 
-def stop_group(proc: subprocess.Popen[bytes], grace_s: float = KILL_GRACE_S) -> None:
+class Process(Protocol):
+    """What :func:`stop_group` needs of a process: a :class:`subprocess.Popen`, or a worker
+    the zygote forked."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def stop_group(proc: Process, grace_s: float = KILL_GRACE_S) -> None:
     """Stop ``proc`` (a group leader) and everything in its group: SIGTERM, then SIGKILL
     for whatever is still running after ``grace_s``. Returns once the group is empty
     (orphans reaped), or after a bounded wait."""

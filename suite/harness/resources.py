@@ -15,10 +15,10 @@ import psutil
 
 def tree(pid: int | None = None) -> list[psutil.Process]:
     """The process ``pid`` (default: this one) and all its live descendants."""
-    root = psutil.Process(pid or os.getpid())
     try:
+        root = psutil.Process(pid or os.getpid())
         return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    except psutil.NoSuchProcess:  # it ended (and was reaped: by the zygote that forked it)
         return []
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -95,14 +94,7 @@ def run_generator(job: dict[str, Any], on_idle: Any = None, loop: str = "auto") 
     limit_s = job["warmup_s"] + job["duration_s"] + job["timeout_s"] + DRAIN_S + 30
     # Files, not pipes: the report is larger than a pipe holds, and nobody reads until the end.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "suite.harness.loadgen", "--loop", loop],
-            stdin=subprocess.PIPE,
-            stdout=out,
-            stderr=err,
-            env=procgroup.child_env(),
-            start_new_session=True,
-        )
+        proc = launcher.start_program(sys.executable, "suite.harness.loadgen", ["--loop", loop], {}, out, err)
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(job).encode() + b"\n")
         proc.stdin.close()

@@ -264,6 +264,8 @@ def _leaf(exc: BaseException) -> BaseException:
 
 
 def main() -> int:
+    global _WORKER_PID, _PARENT_PID
+    _WORKER_PID, _PARENT_PID = os.getpid(), os.getppid()  # also in a child of the zygote
     signal.signal(signal.SIGTERM, stop_tree)
     # If the parent is killed outright, the kernel sends this worker SIGTERM and the
     # handler takes the worker's whole process group down with it.
