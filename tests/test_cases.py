@@ -8,7 +8,15 @@ from pathlib import Path
 
 from suite.harness.launcher import job_json
 from suite.spec import registry, scenario
-from suite.spec.cases import QUICK_MAX_TASKS, QUICK_MAX_WORKERS, QUICK_ROUNDS, Case, Overrides, build
+from suite.spec.cases import (
+    QUICK_MAX_TASKS,
+    QUICK_MAX_WORKERS,
+    QUICK_ROUNDS,
+    QUICK_SERVE_S,
+    Case,
+    Overrides,
+    build,
+)
 
 WriteScenario = Callable[..., Path]
 
@@ -100,3 +108,39 @@ def test_case_round_trips_through_the_worker_job(write_scenario: WriteScenario) 
     job = json.loads(job_json(case, {"url": "http://127.0.0.1:1"}))
     assert Case(**job["case"]) == case
     assert job["endpoint"] == {"url": "http://127.0.0.1:1"}
+
+
+def test_quick_keeps_the_fewest_and_the_most_workers(write_scenario: WriteScenario) -> None:
+    text = "workload: {kind: cpu, tasks: 8, iterations: 40}\nmodels: [threads]\nworkers: [1, 4, 8, 64, 2]\n"
+    cases = build(scenario.load(write_scenario(text)), Overrides(quick=True))
+    assert [c.id for c in cases] == ["threads-w1", f"threads-w{QUICK_MAX_WORKERS}"]
+
+
+SERVE = """
+mode: serve
+workload: {kind: sleep, tasks: 1, latency_ms: 20}
+models: [sequential, asyncio]
+workers: [8, 64]
+load:
+  closed: {connections: [16, 64]}
+  open: {rates_rps: [800, 2800, 400]}
+  duration_s: 3.0
+  warmup_s: 1.0
+"""
+
+
+def test_quick_serves_the_most_workers_closed_points_and_the_highest_rate(
+    write_scenario: WriteScenario,
+) -> None:
+    full = build(scenario.load(write_scenario(SERVE)))
+    assert len(full) == (1 + 2) * 5  # sequential serves with one worker
+    cases = build(scenario.load(write_scenario(SERVE)), Overrides(quick=True))
+    assert [c.id for c in cases] == [
+        "sequential-w1-closed16",
+        "sequential-w1-closed64",
+        "sequential-w1-open2800",
+        f"asyncio-w{QUICK_MAX_WORKERS}-closed16",
+        f"asyncio-w{QUICK_MAX_WORKERS}-closed64",
+        f"asyncio-w{QUICK_MAX_WORKERS}-open2800",
+    ]
+    assert {(c.load or {})["duration_s"] for c in cases} == {QUICK_SERVE_S}

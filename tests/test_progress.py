@@ -43,7 +43,7 @@ def test_unknown_or_repeated_cases_change_nothing() -> None:
 def test_a_case_is_estimated_from_its_parameters() -> None:
     import dataclasses
 
-    from suite.harness.progress import CASE_OVERHEAD_S, case_seconds
+    from suite.harness.progress import CASE_OVERHEAD_S, SERVE_POINT_S, case_seconds, startup_seconds
     from suite.spec.cases import Case
 
     cpu = Case(
@@ -58,7 +58,18 @@ def test_a_case_is_estimated_from_its_parameters() -> None:
         "s", "asyncio", 100, "sleep", {"tasks": 100, "latency_ms": 20}, rounds=5, warmup=1, timeout_s=60
     )
     # Waiting tasks overlap as far as there are workers: one 20 ms wait a round.
-    assert case_seconds(sleep, cores=2) - CASE_OVERHEAD_S < 0.2
+    assert case_seconds(sleep, cores=2) - CASE_OVERHEAD_S - startup_seconds("asyncio", 100) < 0.2
     assert case_seconds(dataclasses.replace(sleep, model="sequential", workers=1), cores=2) > 10
     point = dataclasses.replace(sleep, mode="serve", load={"duration_s": 3.0, "warmup_s": 0.5})
-    assert case_seconds(point, cores=2) == CASE_OVERHEAD_S + 4.5
+    overhead = CASE_OVERHEAD_S + SERVE_POINT_S + startup_seconds("asyncio", 100)
+    assert case_seconds(point, cores=2) == overhead + 3.5
+
+
+def test_a_pool_of_new_interpreters_is_estimated_to_start_slower_than_forked_copies() -> None:
+    from suite.harness.progress import startup_seconds
+
+    assert startup_seconds("processes-spawn", 16) > 5 * startup_seconds("processes-fork", 16)
+    assert startup_seconds("processes-forkserver", 16) == startup_seconds("processes-spawn", 16)
+    assert startup_seconds("processes-spawn", 16) > startup_seconds("processes-spawn", 2)
+    assert startup_seconds("threads", 16) < 0.1
+    assert startup_seconds("dask", 4) > 1

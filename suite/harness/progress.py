@@ -10,24 +10,47 @@ than assumed is corrected early. It is a guide, not a promise.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable
 
 from suite.spec import registry
 from suite.spec.cases import Case
 
-#: Starting a case's worker process, its pool, and stopping them: outside its rounds.
-CASE_OVERHEAD_S = 0.6
+#: Forking a case's worker from its zygote, reading its result and stopping it.
+CASE_OVERHEAD_S = 0.1
+#: Starting a pool, per worker process: a copy of the worker (fork) or a new interpreter
+#: that imports the suite (spawn, forkserver).
+PROCESS_START_S = {"fork": 0.012, "new": 0.12}
+#: Starting threads, an event loop or a client session: tens of milliseconds at most.
+THREAD_OR_LOOP_START_S = 0.05
+#: A Dask ``LocalCluster``: its scheduler, and each worker.
+DASK_START_S = (0.3, 0.2)
+#: A serve load point beyond its warm-up and window: the load generator, the server's
+#: readiness, stopping both.
+SERVE_POINT_S = 0.3
 #: Handing one task to a worker, by model family (dispatch-overhead's figures here).
 DISPATCH_S = {"baseline": 0.0, "event loops": 2e-6, "threads": 25e-6, "processes": 130e-6}
 #: Uncertain cases get extra cycles (up to a quarter of the planned time).
 EXTRA_ROUNDS = 1.15
 
 
+def startup_seconds(model: str, workers: int) -> float:
+    """A rough estimate of starting ``model``'s pool of ``workers`` (its ``startup_s``)."""
+    if model == "dask":
+        return DASK_START_S[0] + DASK_START_S[1] * workers
+    if "processes" not in model and model != "multiprocessing-pool":
+        return THREAD_OR_LOOP_START_S
+    default = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    method = getattr(registry.runners().get(model), "method", None) or default  # a server: the default
+    return PROCESS_START_S["fork" if method == "fork" else "new"] * workers
+
+
 def case_seconds(case: Case, cores: int) -> float:
     """A rough estimate of how long ``case`` takes, from its scenario's parameters alone."""
     if case.load is not None:
-        return CASE_OVERHEAD_S + float(case.load["duration_s"]) + float(case.load["warmup_s"]) + 1.0
+        window = float(case.load["duration_s"]) + float(case.load["warmup_s"])
+        return CASE_OVERHEAD_S + SERVE_POINT_S + startup_seconds(case.model, case.workers) + window
     kind = registry.workload(case.kind)
     runner = registry.runner(case.model)
     workload = kind(kind.Params.model_validate(case.params))
@@ -40,7 +63,8 @@ def case_seconds(case: Case, cores: int) -> float:
     computing = 1 if one_at_a_time else min(case.workers, cores, tasks)
     handing_out = DISPATCH_S.get(runner.family, 50e-6)
     round_s = tasks * (wait_s / waiting + compute_s / computing + handing_out)
-    return CASE_OVERHEAD_S + (case.rounds + case.warmup) * round_s * EXTRA_ROUNDS
+    startup_s = startup_seconds(case.model, case.workers)
+    return CASE_OVERHEAD_S + startup_s + (case.rounds + case.warmup) * round_s * EXTRA_ROUNDS
 
 
 def fmt_duration(seconds: float) -> str:

@@ -11,15 +11,17 @@ from suite.spec import registry
 from suite.spec.scenario import Scenario
 
 #: What ``--quick`` keeps of a scenario: "does everything run, and roughly who wins" in
-#: about a minute on 2 cores. Each kind also cuts each task's work (its ``Params.quick``:
-#: iterations, repeats, bytes and latencies to a quarter).
+#: about a minute on 2 cores. Every model runs; of the scenario's worker counts, the
+#: fewest and the most (capped); of a serve scenario's, the most, under its closed load
+#: points and its highest open rate. Each kind also cuts each task's work (its
+#: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
 QUICK_MAX_TASKS = 64
 QUICK_MAX_WORKERS = 16
 #: What ``--quick`` keeps of each serve load point's window and warm-up, in seconds.
-QUICK_SERVE_S = 1.0
-QUICK_SERVE_WARMUP_S = 0.2
+QUICK_SERVE_S = 0.3
+QUICK_SERVE_WARMUP_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,14 @@ def _levels(scenario: Scenario, overrides: Overrides, fixed: int | None) -> list
     if overrides.workers:
         return list(overrides.workers)
     if overrides.quick:
-        return list(dict.fromkeys(min(w, QUICK_MAX_WORKERS) for w in scenario.workers))
+        capped = [min(w, QUICK_MAX_WORKERS) for w in scenario.workers]
+        return sorted({min(capped), max(capped)})
     return list(scenario.workers)
 
 
 def load_points(scenario: Scenario, quick: bool = False) -> list[dict[str, Any]]:
     """A serve scenario's load points: closed ones (by connections), then open ones (by
-    rate). ``quick`` shortens each window, not the points."""
+    rate). ``quick`` shortens each window and keeps, of the open rates, the highest."""
     load = scenario.load
     if load is None:
         return []
@@ -130,7 +133,7 @@ def load_points(scenario: Scenario, quick: bool = False) -> list[dict[str, Any]]
             {"mode": "closed", "connections": connections, "label": f"closed{connections}", **common}
         )
     if load.open is not None:
-        for rate in load.open.rates_rps:
+        for rate in sorted(load.open.rates_rps)[-1:] if quick else load.open.rates_rps:
             points.append(
                 {
                     "mode": "open",
@@ -171,7 +174,10 @@ def build_serve(scenario: Scenario, overrides: Overrides = Overrides()) -> list[
     cases: list[Case] = []
     for model in _serve_models(scenario, overrides.models):
         fixed = registry.server(model).fixed_workers
-        for workers in _levels(scenario, overrides, fixed):
+        levels = _levels(scenario, overrides, fixed)
+        if overrides.quick and fixed is None and not overrides.workers:
+            levels = levels[-1:]  # a quick look at serving: the most workers only
+        for workers in levels:
             cases += [
                 dataclasses.replace(
                     serving,
