@@ -99,10 +99,6 @@ def native_env(case: Case) -> dict[str, str]:
     return {} if limit is None else dict.fromkeys(NATIVE_ENV, str(limit))
 
 
-def worker_command(python: str) -> list[str]:
-    return [python, "-m", "suite.harness.worker"]
-
-
 def start_worker(python: str, extra_env: dict[str, str], stderr: IO[bytes], fresh: bool = False) -> Worker:
     """A new worker process under ``python``, its stdin and stdout pipes to this one;
     ``fresh``: started from scratch, never forked (see :func:`start_program`)."""

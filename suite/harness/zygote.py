@@ -14,10 +14,9 @@ ordinary way). Interpreter-wide settings read at start-up (``PYTHONHASHSEED``,
 limits) are read by the libraries after the fork, in the child.
 
 Protocol on a Unix socket: the launcher sends one JSON request per case with the case's
-stdin, stdout and stderr descriptors attached; the zygote answers ``{"pid": N}`` (or
-``{"error": ...}`` for a program it does not fork) and later ``{"exit": N, "code": C}``
-when the child ends, with the exit code as :attr:`subprocess.Popen.returncode` gives it
-(negative: killed by a signal).
+stdin, stdout and stderr descriptors attached; the zygote answers ``{"pid": N}`` and
+later ``{"exit": N, "code": C}`` when the child ends, with the exit code as
+:attr:`subprocess.Popen.returncode` gives it (negative: killed by a signal).
 """
 
 from __future__ import annotations
@@ -197,9 +196,6 @@ def serve(module: str) -> int:
                 if not message:
                     return 0  # the suite is done with this interpreter
                 request = json.loads(message)
-                if request["module"] != module:
-                    _send(control, {"error": f"this zygote forks {module} only"})
-                    continue
                 pid = os.fork()
                 if pid == 0:
                     _child(request, fds, control, wake_r, code_runs)
@@ -299,7 +295,7 @@ class Zygote:
                     message = self._next(READY_TIMEOUT_S)
                 except EOFError:
                     return None
-                if message is None or "error" in message:
+                if message is None:
                     return None
                 if "pid" in message:
                     self.running.add(int(message["pid"]))
