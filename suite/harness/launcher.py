@@ -229,6 +229,7 @@ class Session:
         self.reader = LineReader(self.proc.stdout)
         self.scratch = tempfile.mkdtemp(prefix="suite-case-")
         self.rounds: list[dict[str, Any]] = []
+        self._stop_sent = False
         self._tell(job_json(case, endpoint, self.scratch, paced))
         if not paced:
             self.proc.stdin.close()
@@ -298,10 +299,16 @@ class Session:
         self.rounds.append(message)
         return message
 
+    def ask_to_stop(self) -> None:
+        """Tell a paced worker its rounds are over, so that it shuts its pool down while
+        the parent still waits on others (:meth:`finish` reads its report)."""
+        if self.paced and not self._stop_sent:
+            self._tell(protocol.STOP)
+            self._stop_sent = True
+
     def finish(self) -> CaseResult:
         """The worker's closing report, after its last round."""
-        if self.paced:
-            self._tell(protocol.STOP)
+        self.ask_to_stop()
         done = self.expect(STARTUP_TIMEOUT_S, "the worker to shut its pool down")
         measured = [r for r in self.rounds if not r["warmup"]]
         return CaseResult(
