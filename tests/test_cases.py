@@ -144,3 +144,21 @@ def test_quick_serves_the_most_workers_closed_points_and_the_highest_rate(
         f"asyncio-w{QUICK_MAX_WORKERS}-open2800",
     ]
     assert {(c.load or {})["duration_s"] for c in cases} == {QUICK_SERVE_S}
+
+
+def test_a_warm_up_round_is_a_quarter_of_the_tasks_but_reaches_every_worker_and_the_fault() -> None:
+    def warm(workers: int, tasks: int, **params: object) -> int:
+        return Case("s", "threads", workers, "cpu", {"tasks": tasks, **params}, 1, 1, 9.0).warmup_tasks
+
+    assert warm(1, 500) == 125  # a quarter
+    assert warm(100, 500) == 200  # two a worker
+    assert warm(16, 20) == 20  # never more than a round
+    assert warm(2, 16, fault={"kind": "crash", "at_task": 9}) == 10  # the fault still fires in it
+
+
+def test_quick_waits_at_most_50_ms_a_task(write_scenario: WriteScenario) -> None:
+    long = "workload: {kind: http, tasks: 100, latency_ms: 1000}\nmodels: [asyncio]\nworkers: [100]\n"
+    fixed = build(scenario.load(write_scenario(long)), Overrides(quick=True))
+    assert {c.params["latency_ms"] for c in fixed} == {50.0}
+    slept = build(scenario.load(write_scenario(long.replace("http", "sleep"))), Overrides(quick=True))
+    assert {c.params["latency_ms"] for c in slept} == {50.0}

@@ -50,6 +50,16 @@ def test_events_arrive_in_protocol_order() -> None:
     assert group_is_gone(events[0]["pid"])
 
 
+def test_a_warm_up_round_runs_a_share_of_the_tasks_and_the_rounds_all_of_them() -> None:
+    events: list[dict[str, Any]] = []
+    measured = case(model="threads", workers=2, params={"tasks": 40, "iterations": 500}, warmup=2, rounds=2)
+    result = launcher.run_case(measured, on_event=events.append)
+    rounds = [(e["warmup"], e["tasks"]) for e in events if e["event"] == "round"]
+    assert rounds == [(True, 10), (True, 10), (False, 40), (False, 40)]
+    # A measured round's checksum is over all 40 tasks: the same as with no warm-up at all.
+    assert result.checksum == launcher.run_case(dataclasses.replace(measured, warmup=0)).checksum
+
+
 def test_result_carries_interpreter_facts() -> None:
     result = launcher.run_case(case(model="processes-fork", workers=2))
     assert result.start_method == "fork"

@@ -64,7 +64,8 @@ def case_seconds(case: Case, cores: int) -> float:
     handing_out = DISPATCH_S.get(runner.family, 50e-6)
     round_s = tasks * (wait_s / waiting + compute_s / computing + handing_out)
     startup_s = startup_seconds(case.model, case.workers)
-    return CASE_OVERHEAD_S + startup_s + (case.rounds + case.warmup) * round_s * EXTRA_ROUNDS
+    warmup_rounds = case.warmup * case.warmup_tasks / max(1, case.tasks)  # a warm-up round is shorter
+    return CASE_OVERHEAD_S + startup_s + (case.rounds + warmup_rounds) * round_s * EXTRA_ROUNDS
 
 
 def fmt_duration(seconds: float) -> str:

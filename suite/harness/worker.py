@@ -165,32 +165,34 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
     for index in _round_indexes(case, paced):
         if shared is not None:
             shared.reset_shared()
-        workload.inputs(case.tasks)  # the tasks' data, made (once) before any clock starts
+        warmup = index < case.warmup
+        tasks = case.warmup_tasks if warmup else case.tasks
+        workload.inputs(tasks)  # the tasks' data, made (once) before any clock starts
         before = _counters(workload)
-        result = runner.run_round(case.tasks, index)
+        result = runner.run_round(tasks, index)
         grown = _grown(before, _counters(workload))
         serialize_s = runner.serialize_estimate(case.tasks)  # untimed, after the round
         if serialize_s is not None:
             grown["serialize_s"] = serialize_s
-        outcome = shared.shared_outcome(case.tasks) if shared is not None else None
+        outcome = shared.shared_outcome(tasks) if shared is not None else None
         if outcome is not None:
             lost, updates, rounds = lost + outcome[0] - outcome[1], updates + outcome[0], rounds + 1
-        if len(result.tasks) != case.tasks:
-            raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {case.tasks} tasks")
+        if len(result.tasks) != tasks:
+            raise RuntimeError(f"round {index} returned {len(result.tasks)} values for {tasks} tasks")
         digest = protocol.checksum(result.values)
         classes = [workload.error_class(v) for v in result.values]
         errors = sum(c is not None for c in classes)
-        if expected is not None and digest != expected and not errors:
-            raise RuntimeError(f"checksum changed between rounds: {expected} then {digest}")
-        expected = expected if errors else digest
-        warmup = index < case.warmup
-        if not warmup:
+        if not warmup:  # a warm-up round runs fewer tasks: its checksum is its own
+            if expected is not None and digest != expected and not errors:
+                raise RuntimeError(f"checksum changed between rounds: {expected} then {digest}")
+            expected = expected if errors else digest
             tally.add(result, classes, grown)
         protocol.send(
             out,
             protocol.ROUND,
             index=index,
             warmup=warmup,
+            tasks=tasks,
             duration_s=result.duration_s,
             checksum=digest,
             errors=errors,

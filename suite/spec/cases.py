@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from suite.spec.scenario import Scenario
 #: about a minute on 2 cores. Every model runs; of the scenario's worker counts, the
 #: fewest and the most (capped); of a serve scenario's, the most, under its closed load
 #: points and its highest open rate. Each kind also cuts each task's work (its
-#: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter).
+#: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter, waits at most 50 ms).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
 QUICK_MAX_TASKS = 64
@@ -22,6 +23,8 @@ QUICK_MAX_WORKERS = 16
 #: What ``--quick`` keeps of each serve load point's window and warm-up, in seconds.
 QUICK_SERVE_S = 0.3
 QUICK_SERVE_WARMUP_S = 0.1
+#: A warm-up round runs this share of a round's tasks (see :attr:`Case.warmup_tasks`).
+WARMUP_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,23 @@ class Case:
     @property
     def tasks(self) -> int:
         return int(self.params["tasks"])
+
+    @property
+    def warmup_tasks(self) -> int:
+        """Tasks of a warm-up round: a quarter of a round's (:data:`WARMUP_SHARE`), at
+        least two per worker, and through the task a fault is injected into.
+
+        A warm-up round is there so that the first measured round pays no first-time
+        costs: imports, the interpreter's specialization, a pool's lazy start, a
+        client's connections, a native library's threads. Each worker meets those at its
+        first task, so a share of the tasks that reaches every worker pays them at a
+        quarter of the time (a sequential web fan-out's warm-up was 10.75 s of waiting).
+        The fault stays in the warm-up round, where it fired before."""
+        share = max(2 * self.workers, math.ceil(self.tasks * WARMUP_SHARE))
+        fault = self.params.get("fault")
+        if fault:
+            share = max(share, int(fault.get("at_task", 0)) + 1)
+        return min(self.tasks, share)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ MAX_TASKS = 1_000_000
 ROUGH_LOOP_S = 85e-9
 #: ``--quick`` runs this fraction of each task's work (see :meth:`WorkloadParams.quick`).
 QUICK_DIVISOR = 4
+#: ... and waits no task longer than this (a field in ms, after the division): a 1 s
+#: latency at a quarter would still make every quick round of a fan-out a second a wave.
+QUICK_MAX_WAIT_MS = 50.0
 #: The most bytes a task receives or returns (``payload``).
 MAX_PAYLOAD = 1 << 30
 
@@ -100,6 +103,8 @@ class WorkloadParams(BaseModel):
         for name in self.quick_fields:
             value = getattr(self, name)
             update[name] = max(1, value // QUICK_DIVISOR) if isinstance(value, int) else value / QUICK_DIVISOR
+            if name.endswith("_ms"):
+                update[name] = min(update[name], QUICK_MAX_WAIT_MS)
         return self.model_copy(update=update) if update else self
 
     def bind_to(self, folder: Path) -> Self:

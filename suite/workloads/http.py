@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from suite.workloads import QUICK_DIVISOR, Workload, WorkloadParams
+from suite.workloads import QUICK_DIVISOR, QUICK_MAX_WAIT_MS, Workload, WorkloadParams
 
 #: What the backend server (:mod:`suite.harness.httpbackend`) accepts; it refuses more with 400.
 MAX_LATENCY_MS = 60_000.0
@@ -79,9 +79,10 @@ class HttpParams(WorkloadParams):
     def quick(self) -> Self:
         quicker = super().quick()
         if quicker.latency_ms is not None:
-            return quicker.model_copy(update={"latency_ms": quicker.latency_ms / QUICK_DIVISOR})
+            latency_ms = min(quicker.latency_ms / QUICK_DIVISOR, QUICK_MAX_WAIT_MS)
+            return quicker.model_copy(update={"latency_ms": latency_ms})
         assert quicker.latency is not None
-        mean_ms = quicker.latency.mean_ms / QUICK_DIVISOR
+        mean_ms = min(quicker.latency.mean_ms / QUICK_DIVISOR, QUICK_MAX_WAIT_MS)
         return quicker.model_copy(update={"latency": quicker.latency.model_copy(update={"mean_ms": mean_ms})})
 
     def latency_for(self, index: int) -> float:
