@@ -120,6 +120,7 @@ def test_task_that_kills_its_own_process_fails_the_case_with_the_exit_code(model
         ("threads", "ignore_cancel"),
     ],
 )
+@pytest.mark.usefixtures("short_grace")
 def test_task_that_never_finishes_times_out_and_its_tree_is_killed(model: str, kind: str) -> None:
     failure, elapsed, pids = run_and_watch(faulty(model, kind, timeout_s=0.5))
     assert failure.status == "timeout"

@@ -85,6 +85,7 @@ def test_error_in_worker_fails_the_case_with_type_and_traceback() -> None:
 
 
 @pytest.mark.parametrize("model", ["sequential", "threads", "asyncio", "processes"])
+@pytest.mark.usefixtures("short_grace")
 def test_round_past_its_timeout_is_stopped_and_its_processes_killed(model: str) -> None:
     events: list[dict[str, Any]] = []
     slow = case(

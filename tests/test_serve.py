@@ -459,7 +459,10 @@ def test_suite_run_serves_saves_and_compares_a_serve_scenario(tmp_path: Path) ->
         assert extra["errors"] == {}
         assert len(bench["stats"]["data"]) == min(extra["requests_ok"], MAX_SAMPLES)
         assert extra["latency_ms"]["p50"] >= 2.0
-        assert extra["server_cpu_s"] > 0
+        assert extra["server_cpu_s"] >= 0
+    # The kernel counts CPU time in 10 ms ticks: a light open load may show none, the
+    # closed loads (about a thousand requests each) do.
+    assert all(b["extra_info"]["server_cpu_s"] > 0 for b in data["benchmarks"] if "closed" in b["name"])
     # Every model answered the same requests with the same values (a short open load may
     # not reach every one of the 64 requests, and then has no checksum).
     closed = {b["extra_info"]["checksum"] for b in data["benchmarks"] if "closed" in b["name"]}
