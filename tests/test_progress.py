@@ -23,10 +23,11 @@ def test_durations_read_as_clock_time() -> None:
 def test_what_is_left_is_scaled_by_how_long_the_finished_cases_took() -> None:
     clock = FakeClock()
     progress = Progress.of([("a", 10), ("b", 30), ("c", 20)], clock)
-    clock.now += 20  # estimated 10 s, took 20 s: the machine is twice as slow as assumed
-    assert progress.done("a") == "0:20 elapsed, ~1:40 left"  # 50 estimated seconds to go: 100
+    # The estimate counts as 3 s (5% of 60) run as estimated, beside what really ran.
+    clock.now += 20  # estimated 10 s, took 20 s: the machine is about twice as slow as assumed
+    assert progress.done("a") == "0:20 elapsed, ~1:28 left"  # 50 to go x (20 + 3) / (10 + 3)
     clock.now += 40
-    assert progress.done("b") == "1:00 elapsed, ~0:30 left"  # 40 estimated in 60 s, 20 to go
+    assert progress.done("b") == "1:00 elapsed, ~0:29 left"  # 20 to go x (60 + 3) / (40 + 3)
     clock.now += 25
     assert progress.done("c") == "1:25 elapsed"
 
@@ -36,7 +37,7 @@ def test_unknown_or_repeated_cases_change_nothing() -> None:
     progress = Progress.of([("a", 1), ("b", 1)], clock)
     clock.now += 5
     assert progress.done("not-a-case") is None
-    assert progress.done("a") == "0:05 elapsed, ~0:05 left"
+    assert progress.done("a") == "0:05 elapsed, ~0:05 left"  # 1 x (5 + 0.1) / (1 + 0.1), 4.6 s
     assert progress.done("a") is None
 
 
@@ -73,3 +74,13 @@ def test_a_pool_of_new_interpreters_is_estimated_to_start_slower_than_forked_cop
     assert startup_seconds("processes-spawn", 16) > startup_seconds("processes-spawn", 2)
     assert startup_seconds("threads", 16) < 0.1
     assert startup_seconds("dask", 4) > 1
+
+
+def test_the_first_case_alone_does_not_set_the_pace() -> None:
+    clock = FakeClock()
+    progress = Progress.of([("first", 2)] + [(f"c{i}", 8) for i in range(96)], clock)  # 770 s
+    clock.now += 7  # the first case took 3.5 times its estimate
+    said = progress.done("first")
+    assert said is not None
+    left_min = int(said.split("~")[1].split(":")[0])
+    assert 12 <= left_min <= 15  # 768 s x (7 + 38.5) / (2 + 38.5), not 768 x 3.5 (45 min)
