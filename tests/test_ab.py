@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from suite_cli import run_suite
 
 from suite.errors import CaseFailed, ScenarioError
 from suite.harness import procgroup, zygote
 from suite.harness.interleave import Group, Job, merge
-from suite.harness.launcher import CaseResult
+from suite.harness.launcher import CaseResult, Session
 from suite.results import ab, history
 from suite.spec import sides
 from suite.spec.cases import Case
@@ -170,15 +172,27 @@ def test_the_two_sides_of_a_pair_run_back_to_back() -> None:
         assert sorted(pairs) == ["x", "y", "z"]
 
 
+def _parent(session: Session) -> int:
+    return psutil.Process(session.proc.pid).ppid()
+
+
 @pytest.mark.slow
-def test_the_sides_of_a_pair_get_workers_started_from_scratch() -> None:
+def test_each_side_and_pair_of_processes_forks_from_a_zygote_of_its_own() -> None:
     """Forked workers share their zygote's hash seed and layout: the pairs of worker
     processes an A/B comparison spreads a case over must each have their own."""
-    group = Group([Job("x-A", CASE, sys.executable, None, "x"), Job("y", CASE, sys.executable, None)], seed=1)
+    a, b = dataclasses.replace(CASE, side="A"), dataclasses.replace(CASE, side="B")
+    jobs = [Job("x-A", a, sys.executable, None, "x"), Job("x-B", b, sys.executable, None, "x")]
+    group = Group([*jobs, Job("y", CASE, sys.executable, None)], seed=1)
     group.start()
     try:
-        assert isinstance(group.live["x-A"].proc, subprocess.Popen)
-        assert isinstance(group.live["y"].proc, zygote.Forked)
+        first = {key: _parent(session) for key, session in group.live.items()}
+        assert all(isinstance(session.proc, zygote.Forked) for session in group.live.values())
+        assert len(set(first.values())) == 3  # side A, side B and the plain case: three zygotes
+        group.cycle(list(group.live))
+        group.renew(["x-A", "x-B"])  # the next pair of processes
+        second = {key: _parent(group.live[key]) for key in ("x-A", "x-B")}
+        assert len(set(second.values())) == 2
+        assert not set(second.values()) & set(first.values())
     finally:
         for session in group.live.values():
             session.close(finished=False)

@@ -80,9 +80,7 @@ def test_a_forked_worker_killed_by_a_signal_says_so() -> None:
         assert launcher.exit_reason(proc.returncode) == "killed by signal SIGKILL"
 
 
-def test_the_sides_of_an_ab_comparison_start_from_scratch() -> None:
-    """Forked workers share their zygote's hash seed and memory layout: the pairs of worker
-    processes an A/B comparison averages over must each have their own."""
+def test_a_fresh_worker_starts_from_scratch() -> None:
     with started(fresh=True) as proc:
         assert isinstance(proc, subprocess.Popen)
 

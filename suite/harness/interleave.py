@@ -84,12 +84,20 @@ class Group:
         #: Results of the worker processes a case has already used up (see :meth:`renew`).
         self.parts: dict[str, list[CaseResult]] = {}
         self.cycles = 0
+        #: How many worker processes each case has had (an A/B side's pairs of processes).
+        self.starts: Counter[str] = Counter()
 
     def _start(self, job: Job) -> None:
-        # The sides of an A/B pair get workers started from scratch: each its own hash
-        # seed and memory layout, the process offset its pairs of workers average out.
-        fresh = job.pair is not None
-        session = Session(job.case, job.python, None, job.endpoint, paced=True, group=self.seed, fresh=fresh)
+        # Each side of an A/B pair, at each of its pairs of worker processes, forks from a
+        # zygote of its own: its own hash seed and memory layout, the per-process offset
+        # the pairs average out (as workers started from scratch, at a fork's cost).
+        lineage = ""
+        if job.pair is not None:
+            lineage = f"{job.case.side or job.key}#{self.starts[job.key]}"
+            self.starts[job.key] += 1
+        session = Session(
+            job.case, job.python, None, job.endpoint, paced=True, group=self.seed, lineage=lineage
+        )
         try:
             session.start()
         except (CaseFailed, ModelUnavailable) as exc:

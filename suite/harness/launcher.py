@@ -99,10 +99,13 @@ def native_env(case: Case) -> dict[str, str]:
     return {} if limit is None else dict.fromkeys(NATIVE_ENV, str(limit))
 
 
-def start_worker(python: str, extra_env: dict[str, str], stderr: IO[bytes], fresh: bool = False) -> Worker:
+def start_worker(
+    python: str, extra_env: dict[str, str], stderr: IO[bytes], fresh: bool = False, lineage: str = ""
+) -> Worker:
     """A new worker process under ``python``, its stdin and stdout pipes to this one;
-    ``fresh``: started from scratch, never forked (see :func:`start_program`)."""
-    return start_program(python, "suite.harness.worker", [], extra_env, None, stderr, fresh)
+    ``fresh``: started from scratch, never forked; ``lineage``: forked from a zygote of
+    its own (see :func:`start_program`)."""
+    return start_program(python, "suite.harness.worker", [], extra_env, None, stderr, fresh, lineage)
 
 
 def start_program(
@@ -113,18 +116,20 @@ def start_program(
     stdout: IO[bytes] | None,
     stderr: IO[bytes],
     fresh: bool = False,
+    lineage: str = "",
 ) -> Worker:
     """``python -m module argv`` in a session of its own: forked by the interpreter's
     zygote (the suite already imported), else started from scratch. Its stdin is a pipe
     from this process; so is its stdout unless ``stdout`` (a file) is given.
 
-    ``fresh`` always starts from scratch: forked workers share their zygote's hash seed
-    and memory layout, and an A/B comparison spreads each case over several worker
-    processes precisely to average those out."""
+    ``fresh`` always starts from scratch. Forked workers share their zygote's hash seed
+    and memory layout; a ``lineage`` of their own gives them a zygote of their own (an
+    A/B comparison spreads each case over several pairs of worker processes precisely to
+    average those out, and gives each side and pair a lineage)."""
     base = procgroup.child_env(executables.worker_env(python))
     env = {**base, **extra_env}
     forks = zygote.enabled() and not fresh and module in zygote.PROGRAMS
-    found = zygote.for_python(python, base, module) if forks else None
+    found = zygote.for_python(python, base, module, lineage) if forks else None
     if found is not None:
         stdin_r, stdin_w = os.pipe()
         stdout_r, stdout_w = os.pipe() if stdout is None else (-1, stdout.fileno())
@@ -219,11 +224,11 @@ class Session:
         endpoint: dict[str, Any] | None,
         paced: bool = False,
         group: int | None = None,
-        fresh: bool = False,
+        lineage: str = "",
     ) -> None:
         self.case, self.on_event, self.python, self.paced, self.group = case, on_event, python, paced, group
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        self.proc = start_worker(python, native_env(case), self.stderr, fresh)
+        self.proc = start_worker(python, native_env(case), self.stderr, lineage=lineage)
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.reader = LineReader(self.proc.stdout)

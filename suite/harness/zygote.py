@@ -348,7 +348,7 @@ class Forked:
         return self.returncode
 
 
-_zygotes: dict[tuple[str, str, str], Zygote] = {}
+_zygotes: dict[tuple[str, str, str, str], Zygote] = {}
 #: Zygotes kept at once: one per program, interpreter and environment, the least recently
 #: used stopped once its children have ended.
 MAX_ZYGOTES = 6
@@ -363,13 +363,16 @@ def enabled() -> bool:
     return os.environ.get(SWITCH_ENV, "1") != "0" and hasattr(socket, "send_fds") and hasattr(os, "fork")
 
 
-def for_python(python: str, env: dict[str, str], module: str = "suite.harness.worker") -> Zygote | None:
+def for_python(
+    python: str, env: dict[str, str], module: str = "suite.harness.worker", lineage: str = ""
+) -> Zygote | None:
     """The zygote of ``module`` under ``python`` and ``env`` (started at its first case),
     or ``None`` if it cannot fork. Variables that change from case to case without bearing on the
     interpreter (:data:`VOLATILE_ENV`) do not make another: each child gets its case's
-    whole environment after the fork anyway."""
+    whole environment after the fork anyway. Each ``lineage`` has a zygote of its own, so
+    its own hash seed and memory layout (``suite ab``: one per side and pair of processes)."""
     kept = {name: value for name, value in env.items() if name not in VOLATILE_ENV}
-    key = (python, module, json.dumps(kept, sort_keys=True))
+    key = (python, module, json.dumps(kept, sort_keys=True), lineage)
     found = _zygotes.pop(key, None)
     if found is None or (not found.alive and found.refused is None):
         found = Zygote(python, env, module)
