@@ -171,7 +171,7 @@ def _rounds(case: Case, runner: Runner, workload: Workload, out: TextIO, paced: 
         before = _counters(workload)
         result = runner.run_round(tasks, index)
         grown = _grown(before, _counters(workload))
-        serialize_s = runner.serialize_estimate(case.tasks)  # untimed, after the round
+        serialize_s = runner.serialize_estimate(tasks)  # untimed, after the round
         if serialize_s is not None:
             grown["serialize_s"] = serialize_s
         outcome = shared.shared_outcome(tasks) if shared is not None else None
