@@ -92,7 +92,7 @@ def venvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 SCENARIO = """\
 description: Is each model's work the same under every interpreter?
-workload: {kind: cpu, tasks: 4, iterations: 30000}
+workload: {kind: cpu, tasks: 4, iterations: 60000}
 models: [sequential, threads, processes, interpreters, uvloop]
 workers: [2]
 rounds: 3
