@@ -47,10 +47,10 @@ def parent_of_worker(case: Case) -> tuple[int, Any]:
 
 
 @contextlib.contextmanager
-def started(fresh: bool = False) -> Iterator[launcher.Worker]:
+def started() -> Iterator[launcher.Worker]:
     """A worker waiting for its job; at the end its pipes closed and it reaped."""
     with tempfile.TemporaryFile() as err:
-        proc = launcher.start_worker(sys.executable, {}, err, fresh=fresh)
+        proc = launcher.start_worker(sys.executable, {}, err)
         assert proc.stdin is not None
         assert proc.stdout is not None
         try:
@@ -80,8 +80,9 @@ def test_a_forked_worker_killed_by_a_signal_says_so() -> None:
         assert launcher.exit_reason(proc.returncode) == "killed by signal SIGKILL"
 
 
-def test_a_fresh_worker_starts_from_scratch() -> None:
-    with started(fresh=True) as proc:
+def test_with_the_zygote_switched_off_a_worker_starts_from_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(zygote.SWITCH_ENV, "0")
+    with started() as proc:
         assert isinstance(proc, subprocess.Popen)
 
 

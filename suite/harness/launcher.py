@@ -99,13 +99,10 @@ def native_env(case: Case) -> dict[str, str]:
     return {} if limit is None else dict.fromkeys(NATIVE_ENV, str(limit))
 
 
-def start_worker(
-    python: str, extra_env: dict[str, str], stderr: IO[bytes], fresh: bool = False, lineage: str = ""
-) -> Worker:
+def start_worker(python: str, extra_env: dict[str, str], stderr: IO[bytes], lineage: str = "") -> Worker:
     """A new worker process under ``python``, its stdin and stdout pipes to this one;
-    ``fresh``: started from scratch, never forked; ``lineage``: forked from a zygote of
-    its own (see :func:`start_program`)."""
-    return start_program(python, "suite.harness.worker", [], extra_env, None, stderr, fresh, lineage)
+    ``lineage``: forked from a zygote of its own (see :func:`start_program`)."""
+    return start_program(python, "suite.harness.worker", [], extra_env, None, stderr, lineage)
 
 
 def start_program(
@@ -115,20 +112,19 @@ def start_program(
     extra_env: dict[str, str],
     stdout: IO[bytes] | None,
     stderr: IO[bytes],
-    fresh: bool = False,
     lineage: str = "",
 ) -> Worker:
     """``python -m module argv`` in a session of its own: forked by the interpreter's
     zygote (the suite already imported), else started from scratch. Its stdin is a pipe
     from this process; so is its stdout unless ``stdout`` (a file) is given.
 
-    ``fresh`` always starts from scratch. Forked workers share their zygote's hash seed
-    and memory layout; a ``lineage`` of their own gives them a zygote of their own (an
-    A/B comparison spreads each case over several pairs of worker processes precisely to
-    average those out, and gives each side and pair a lineage)."""
+    Forked workers share their zygote's hash seed and memory layout; a ``lineage`` of
+    their own gives them a zygote of their own (an A/B comparison spreads each case over
+    several pairs of worker processes precisely to average those out, and gives each side
+    and pair a lineage). ``SUITE_ZYGOTE=0`` starts every one from scratch."""
     base = procgroup.child_env(executables.worker_env(python))
     env = {**base, **extra_env}
-    forks = zygote.enabled() and not fresh and module in zygote.PROGRAMS
+    forks = zygote.enabled() and module in zygote.PROGRAMS
     found = zygote.for_python(python, base, module, lineage) if forks else None
     if found is not None:
         stdin_r, stdin_w = os.pipe()
