@@ -29,10 +29,12 @@ def case(scenario: str, model: str, workers: int, median: float, **info: Any) ->
     }
 
 
-def run_file(tmp_path: Path, *, threads_cpu: float = 0.27, threads_hash: float = 0.07) -> Path:
+def run_file(
+    tmp_path: Path, *, threads_cpu: float = 0.27, threads_hash: float = 0.07, threads_busy: float = 1.0
+) -> Path:
     benchmarks = [
         case("cpu-python", "sequential", 1, 0.27, speedup=1.0, parallelism=1.0),
-        case("cpu-python", "threads", 2, threads_cpu, parallelism=1.0),
+        case("cpu-python", "threads", 2, threads_cpu, parallelism=threads_busy),
         case("cpu-python", "processes", 2, 0.15, parallelism=1.9),
         case("cpu-hashing", "sequential", 1, 0.135, parallelism=1.0),
         case("cpu-hashing", "threads", 2, threads_hash, parallelism=1.95),
@@ -108,7 +110,7 @@ def test_verdicts_follow_the_numbers(tmp_path: Path) -> None:
 
 def test_a_different_machine_gets_a_different_verdict(tmp_path: Path) -> None:
     # Threads that ran pure Python in parallel (as on a free-threaded build) flip the claim.
-    found = verdicts(run_file(tmp_path, threads_cpu=0.14))
+    found = verdicts(run_file(tmp_path, threads_cpu=0.14, threads_busy=1.93))
     assert found["Threads never run Python in parallel"].startswith(
         "False here: threads ran pure Python x1.93"
     )
@@ -235,35 +237,57 @@ def test_oversubscription_decides_whether_processes_speed_up_numpy(tmp_path: Pat
     assert verdict.endswith("with native_threads: auto, x1.50")
 
 
-def _with_threads_speedup(path: Path, value: float, low: float, high: float) -> Path:
+def _with_threads_speedup(
+    path: Path, value: float, low: float, high: float, busy: float | None = 1.0
+) -> Path:
     document = json.loads(path.read_text())
     for bench in document["benchmarks"]:
         info = bench["extra_info"]
         if info["scenario"] == "cpu-python" and info["model"] == "threads":
-            info.update(speedup=value, speedup_interval=[low, high])
+            info.update(speedup=value, speedup_interval=[low, high], parallelism=busy)
     path.write_text(json.dumps(document))
     return path
 
 
 def test_a_claim_whose_interval_straddles_its_line_is_not_settled(tmp_path: Path) -> None:
     claim = "Threads never run Python in parallel"
-    straddles = verdicts(_with_threads_speedup(run_file(tmp_path), 1.15, 0.9, 1.5))[claim]
+    straddles = verdicts(_with_threads_speedup(run_file(tmp_path), 1.15, 0.9, 1.5, busy=None))[claim]
     assert (
         straddles
         == "Not settled on this machine: threads ran pure Python x1.15 [0.90, 1.50] against the line at x1.20"
     )
+    between = verdicts(_with_threads_speedup(run_file(tmp_path), 1.15, 0.9, 1.5, busy=1.3))[claim]
+    assert between.startswith("Not settled on this machine: ")
+    assert between.endswith(", keeping ∥1.30 cores busy")
     below = verdicts(_with_threads_speedup(run_file(tmp_path), 1.05, 0.9, 1.15))[claim]
-    assert below.startswith("True for pure-Python code")
-    above = verdicts(_with_threads_speedup(run_file(tmp_path), 1.6, 1.4, 1.9))[claim]
-    assert above.startswith("False here")
+    assert below.startswith("True for pure-Python code on a GIL build;")
+    above = verdicts(_with_threads_speedup(run_file(tmp_path), 1.6, 1.4, 1.9, busy=1.9))[claim]
+    assert above.startswith("False here: threads ran pure Python x1.60 faster")
+
+
+def test_cores_busy_settle_what_a_noisy_speedup_cannot(tmp_path: Path) -> None:
+    # A full run's pure-Python threads: paired speedup [0.67, 1.56] over 7 cycles, while
+    # CPU time over wall time read 1.00-1.02 in every run (2-core VM, 2026-12-04).
+    claim = "Threads never run Python in parallel"
+    one_core = verdicts(_with_threads_speedup(run_file(tmp_path), 0.89, 0.67, 1.56, busy=1.008))[claim]
+    assert one_core.startswith(
+        "True for pure-Python code on a GIL build: threads kept at most ∥1.01 cores busy "
+        "(their speedup, x0.89 [0.67, 1.56], is too noisy here to settle it alone)"
+    )
+    # Faster while one core was busy: the baseline met a slow moment, not parallel work.
+    lucky = verdicts(_with_threads_speedup(run_file(tmp_path), 1.5, 1.3, 1.7, busy=1.0))[claim]
+    assert lucky.startswith("Not settled on this machine: threads ran pure Python x1.50 [1.30, 1.70]")
+    # Two cores busy and nothing gained (contended free-threading) is still parallel.
+    busy = verdicts(_with_threads_speedup(run_file(tmp_path), 1.0, 0.8, 1.3, busy=1.9))[claim]
+    assert busy.startswith("False here: threads kept ∥1.90 cores busy running pure Python, though only x1.00")
 
 
 def test_reruns_that_only_move_to_not_settled_are_stable(tmp_path: Path) -> None:
     from suite.selfcheck import stability
 
     one = history.read_run(_with_threads_speedup(run_file(tmp_path / "1"), 1.05, 0.9, 1.15))
-    two = history.read_run(_with_threads_speedup(run_file(tmp_path / "2"), 1.15, 0.9, 1.5))
-    three = history.read_run(_with_threads_speedup(run_file(tmp_path / "3"), 1.6, 1.4, 1.9))
+    two = history.read_run(_with_threads_speedup(run_file(tmp_path / "2"), 1.15, 0.9, 1.5, busy=None))
+    three = history.read_run(_with_threads_speedup(run_file(tmp_path / "3"), 1.6, 1.4, 1.9, busy=1.9))
     _, flipped = stability.claim_table([one, two], FEEDS)
     assert flipped == []
     _, flipped = stability.claim_table([one, two, three], FEEDS)

@@ -94,6 +94,10 @@ def _x(value: float | None) -> str:
 
 #: A speedup clearly above this is parallel work; clearly below it, none worth having.
 PARALLEL = 1.2
+#: Cores busy (CPU time over wall time) at or below this is one core at a time (the
+#: GIL's handoffs and the pool's own threads add a little); at or above MANY_CORES,
+#: more than one core ran the work at once.
+ONE_CORE, MANY_CORES = 1.15, 1.5
 
 
 def _missing(claim: str, ms: Measurements, *needs: tuple[str, str]) -> Verdict:
@@ -128,18 +132,39 @@ def threads_never_parallel(ms: Measurements) -> Verdict:
             )
     gil = ms.run.machine.get("gil_enabled")
     threads_x = ms.speedup_interval(cpu)
-    if threads_x is None or not (threads_x.below(PARALLEL) or threads_x.above(PARALLEL)):
+    # Cores busy (CPU time over wall time) answers "in parallel" directly, and unlike a
+    # speedup it does not move with the machine's speed: a core in its slow state is
+    # still one core. Every threads case of the scenario counts, not only the fastest.
+    busy = [m.record.parallelism for m in ms.by_scenario.get(cpu_scenario, []) if m.model == "threads"]
+    most = max((b for b in busy if b), default=None)
+    faster = threads_x is not None and threads_x.above(PARALLEL)
+    slower = threads_x is not None and threads_x.below(PARALLEL)
+    one_core = most is not None and most <= ONE_CORE
+    many = most is not None and most >= MANY_CORES
+    if many or (faster and not one_core):
+        verdict = (
+            f"False here: threads ran pure Python {_x(cpu_x)} faster (GIL enabled: {gil})"
+            if faster
+            else f"False here: threads kept ∥{most:.2f} cores busy running pure Python, "
+            f"though only {threads_x} faster (GIL enabled: {gil})"
+        )
+        return Verdict(claim, verdict, evidence)
+    if not (slower or (one_core and not faster)):
+        # Faster on one core (the baseline met a slow moment) or near the line either way.
         return Verdict(
             claim,
-            f"{NOT_SETTLED}: threads ran pure Python {threads_x} against the line at x{PARALLEL:.2f}",
+            f"{NOT_SETTLED}: threads ran pure Python {threads_x} against the line at x{PARALLEL:.2f}"
+            + (f", keeping ∥{most:.2f} cores busy" if most else ""),
             evidence,
         )
-    if threads_x.below(PARALLEL):
-        verdict = "True for pure-Python code on a GIL build"
-        if releasing and max(releasing) > 1.3:
-            verdict += "; false for code that releases the GIL (hashlib, zlib): those threads ran in parallel"
-    else:
-        verdict = f"False here: threads ran pure Python {_x(cpu_x)} faster (GIL enabled: {gil})"
+    verdict = "True for pure-Python code on a GIL build"
+    if not slower:
+        verdict += (
+            f": threads kept at most ∥{most:.2f} cores busy (their speedup, {threads_x}, "
+            "is too noisy here to settle it alone)"
+        )
+    if releasing and max(releasing) > 1.3:
+        verdict += "; false for code that releases the GIL (hashlib, zlib): those threads ran in parallel"
     return Verdict(claim, verdict, evidence)
 
 
