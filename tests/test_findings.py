@@ -359,3 +359,26 @@ def test_a_feed_the_findings_do_not_know_names_the_line(write_scenario) -> None:
         in text
     )
     assert f"{path}:5: feeds[2].role: threads-are-for-io has no role 'disk'; valid: io" in text
+
+
+def test_a_model_is_tied_when_any_of_its_worker_counts_is(tmp_path: Path) -> None:
+    # Start methods, back-to-back runs: spawn's best median was at 16 workers, clearly
+    # behind the winner, while its 4-worker rounds could not be told from the winner's.
+    path = run_file(tmp_path)
+    document = json.loads(path.read_text())
+    spread = case("start-methods", "processes-spawn", 4, 0.040)
+    spread["stats"]["data"] = [0.025, 0.030, 0.040, 0.055, 0.060]
+    document["benchmarks"] += [
+        case("start-methods", "processes-fork", 4, 0.030),
+        case("start-methods", "processes-spawn", 16, 0.0365),
+        spread,
+    ]
+    path.write_text(json.dumps(document))
+    (standing,) = [
+        s
+        for s in findings.standings(findings.Measurements(history.read_run(path), FEEDS))
+        if s.scenario == "start-methods"
+    ]
+    assert standing.winner.label == "processes-fork-w4"
+    assert standing.rows[1][0].label == "processes-spawn-w16"
+    assert [m.label for m in standing.ties()] == ["processes-spawn-w4"]

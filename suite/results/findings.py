@@ -532,6 +532,8 @@ class Standing:
 
     scenario: str
     rows: list[tuple[Measurement, float | None]]  # (best case, speedup)
+    #: Every case of each model (its worker counts), fastest first.
+    cases: dict[str, list[Measurement]] = field(default_factory=dict)
 
     @property
     def winner(self) -> Measurement:
@@ -542,8 +544,19 @@ class Standing:
 
     def ties(self) -> list[Measurement]:
         """Models the winner does not clearly beat: their paired ratio's interval does not
-        clear the practical floor (:data:`paired.FLOOR`), so another run may swap them."""
-        return [m for m, _ in self.rows[1:] if not paired.beaten(self.winner, m)]
+        clear the practical floor (:data:`paired.FLOOR`), so another run may swap them.
+
+        A model is tied when any of its worker counts is: which count is a model's best is
+        itself read from noisy rounds (start methods' 1, 4 and 16 workers swapped places
+        between back-to-back runs), and the winner beats a model only by beating it at
+        every count. The case shown is the first tied one, fastest first."""
+        tied = []
+        for m, _ in self.rows[1:]:
+            candidates = self.cases.get(m.model) or [m]
+            found = next((c for c in candidates if not paired.beaten(self.winner, c)), None)
+            if found is not None:
+                tied.append(found)
+        return tied
 
 
 def standings(ms: Measurements) -> list[Standing]:
@@ -554,7 +567,8 @@ def standings(ms: Measurements) -> list[Standing]:
             continue
         models = dict.fromkeys(m.model for m in cases)
         best = paired.fastest_first([b for b in (ms.best(scenario, model) for model in models) if b])
-        found.append(Standing(scenario, [(m, ms.speedup(m)) for m in best]))
+        every = {model: paired.fastest_first([m for m in cases if m.model == model]) for model in models}
+        found.append(Standing(scenario, [(m, ms.speedup(m)) for m in best], every))
     return found
 
 
