@@ -32,6 +32,7 @@ from suite.results.compare import (
     compare_sides,
 )
 from suite.results.history import HistoryError, Run
+from suite.results.index import Index
 from suite.spec import registry
 from suite.spec.cases import build
 from suite.spec.scenario import json_schema, load_all, load_reporting
@@ -120,12 +121,21 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 if any case is significantly slower than the baseline by more than PCT%%",
     )
 
+    _history_parser(commands)
+
     report = commands.add_parser("report", help="write an offline HTML report with plots of saved runs")
     report.add_argument("runs", nargs="*", metavar="RUN", help="as for compare; the last is the current run")
     report.add_argument(
         "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
     )
     report.add_argument("--html", type=Path, required=True, help="the report file to write")
+    report.add_argument(
+        "--history",
+        action="store_true",
+        help="a history instead: every case over the saved runs (as `suite history` selects them, "
+        "with --save, --last, --commits), the steps found marked",
+    )
+    _selection(report, "with --history: ")
     report.add_argument("--plots", type=Path, help="also save every plot here as PNG and SVG")
     report.add_argument(
         "--baseline",
@@ -180,6 +190,40 @@ def _parser() -> argparse.ArgumentParser:
         "--readme", type=Path, help="also rewrite this README's generated 'what wins where' block"
     )
     return parser
+
+
+def _selection(parser: argparse.ArgumentParser, when: str = "") -> None:
+    """The options that choose the runs of a history."""
+    parser.add_argument("--save", metavar="NAME", help=f"{when}only the runs saved under this name")
+    parser.add_argument(
+        "--last", type=int, metavar="N", help=f"{when}only the newest N runs (after the other filters)"
+    )
+    parser.add_argument(
+        "--commits",
+        metavar="RANGE",
+        help=f"{when}only runs of these commits, as `git rev-list RANGE` gives them (run in the "
+        "repository), e.g. v1.0..main",
+    )
+
+
+def _history_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "history",
+        help="every case over the saved runs: its work, speedup and time, with the steps in them found",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=Path("results"), help="storage folder (default: ./results)"
+    )
+    _selection(parser)
+    parser.add_argument("--scenario", metavar="NAME", help="only this scenario's cases")
+    parser.add_argument("--quick", action="store_true", help="include --quick runs (left out by default)")
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    parser.add_argument(
+        "--fail-on-step",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when the newest run starts a step beyond PCT%% in any case's work, speedup or time",
+    )
 
 
 def _ab_parser(commands: Any) -> None:
@@ -398,6 +442,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def _load_runs(args: argparse.Namespace) -> list[Run] | None:
     try:
+        if not args.runs:  # the latest, found by the index rather than by reading every run
+            with Index.open(args.results) as index:
+                latest = index.latest()
+            if latest is not None:
+                return [history.read_run(latest)]
         return history.load(args.runs, args.results)
     except HistoryError as exc:
         print(f"suite {args.command}: {exc}", file=sys.stderr)
@@ -423,9 +472,11 @@ def _comparison(args: argparse.Namespace) -> Comparison | None:
     runs = _load_runs(args)
     if runs is None:
         return None
-    saved = history.load_history(args.results) if len(runs) > 1 else []
     by = "interpreter" if args.baseline else args.by
-    return compare(runs, by=by, min_change_pct=args.min_change, history=saved, baseline=args.baseline)
+    if len(runs) == 1:
+        return compare(runs, by=by, min_change_pct=args.min_change, baseline=args.baseline)
+    with Index.open(args.results) as saved:
+        return compare(runs, by=by, min_change_pct=args.min_change, history=saved, baseline=args.baseline)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -446,6 +497,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    from suite.results import trend
+
+    if not args.results.is_dir():
+        print(f"suite history: no saved runs under {args.results}; run `suite run` first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with Index.open(args.results) as index:
+        try:
+            runs = trend.select(
+                index, save=args.save, last=args.last, commits=args.commits, include_quick=args.quick
+            )
+        except trend.TrendError as exc:
+            print(f"suite history: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        found = trend.build(index, runs, args.scenario, args.fail_on_step)
+        unreadable = index.unreadable()
+    comparison = trend.as_comparison(found)
+    comparison.warnings += [f"{path}: skipped: {why}" for path, why in unreadable]
+    sys.stdout.write(RENDERERS[args.format](comparison))
+    for warning in comparison.warnings if args.format in ("csv", "json") else ():
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.fail_on_step is not None and found.newest:
+        for line in found.newest:
+            print(f"step: {line}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from suite.results.report import write_report
 
@@ -453,10 +532,33 @@ def cmd_report(args: argparse.Namespace) -> int:
         args.plots is not None and not _can_write("report", args.plots, "--plots")
     ):
         return EXIT_BAD_INPUT
+    if args.history:
+        return _history_report(args)
     runs = _load_runs(args)
     if runs is None:
         return EXIT_BAD_INPUT
     write_report(runs, args.html, args.plots, [args.scenarios], args.baseline)
+    print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
+    return EXIT_OK
+
+
+def _history_report(args: argparse.Namespace) -> int:
+    from suite.results import trend
+    from suite.results.report import write_history_report
+
+    if args.runs:
+        print(
+            "suite report --history: select runs with --save, --last or --commits, not RUN", file=sys.stderr
+        )
+        return EXIT_BAD_INPUT
+    with Index.open(args.results) as index:
+        try:
+            runs = trend.select(index, save=args.save, last=args.last, commits=args.commits)
+        except trend.TrendError as exc:
+            print(f"suite report: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        found = trend.build(index, runs)
+    write_history_report(found, args.html, args.plots)
     print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
     return EXIT_OK
 
@@ -511,6 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": cmd_list,
         "schema": cmd_schema,
         "compare": cmd_compare,
+        "history": cmd_history,
         "report": cmd_report,
         "findings": cmd_findings,
     }

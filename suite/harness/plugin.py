@@ -334,6 +334,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     with _signals_held():  # a second Ctrl-C must not cost the run that is being saved
         config.stash[SAVED] = saving.save_run(folder, _run_name(config), document)
         incoming.unlink(missing_ok=True)
+    from suite.results import index
+
+    index.updated(options.value(config, "results"))  # a cache: the run is saved already
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
-from suite.results import ab
+from suite.results import ab, trend
 from suite.results.compare import Baseline
 from suite.results.history import Measurement, Run
 from suite.results.style import DASHES, model_order, style
@@ -237,6 +237,80 @@ def history_chart(scenario: str, runs: Sequence[Run]) -> Chart | None:
     ax.set_title(f"{scenario}: median over runs")
     _legend_outside(ax, fontsize="x-small", ncol=1 if len(series) <= 22 else 2)
     return Chart(scenario, f"{slug(scenario)}-history", "Median over runs", fig)
+
+
+#: At most this many run labels on a history's x axis (every k-th run is labelled).
+HISTORY_TICKS = 16
+
+
+def trend_charts(found: trend.History) -> list[Chart]:
+    """``suite report --history``: per scenario, each case's median and paired speedup
+    over the runs, one look per model, with every step found marked where it begins."""
+    labels = [r.label for r in found.runs]
+    where = {label: i for i, label in enumerate(labels)}
+    scenarios = dict.fromkeys(key[0] for key in found.series)
+    charts_found = []
+    for scenario in scenarios:
+        panels = [
+            s
+            for s in (trend.TIME, trend.SPEEDUP)
+            if any(k[0] == scenario and k[3] == s for k in found.series)
+        ]
+        fig = Figure(figsize=(9.5, 3.4 * len(panels)), layout="constrained")
+        axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+        models = {k[1]: k[1].split("-w")[0] for k in found.series if k[0] == scenario}
+        order = model_order(list(dict.fromkeys(models.values())))
+        for ax, series in zip(axes, panels, strict=True):
+            dashes: dict[str, int] = {}
+            keys = sorted(
+                (k for k in found.series if k[0] == scenario and k[3] == series),
+                key=lambda k: (order.index(models[k[1]]), k[1], k[2]),
+            )
+            for key in keys:
+                runs, values = found.series[key]
+                model = models[key[1]]
+                look = style(model)
+                dash = DASHES[dashes.setdefault(model, 0) % len(DASHES)]
+                dashes[model] += 1
+                scale = 1000 if series == trend.TIME else 1
+                ax.plot(
+                    [where[r] for r in runs],
+                    [v * scale for v in values],
+                    marker=look.marker if len(runs) <= 60 else None,
+                    markersize=3,
+                    label=key[1] if len({k[2] for k in keys}) == 1 else f"{key[1]} {key[2]}",
+                    color=look.colour,
+                    linestyle=dash,
+                    linewidth=1,
+                )
+            for step in (f for f in found.found if f.scenario == scenario and f.series == series):
+                x = where.get(step.first_run)
+                if x is not None:
+                    ax.axvline(x - 0.5, color="black", linestyle=":", linewidth=1)
+                    ax.annotate(
+                        f"{step.case} {step.change_pct:+.0f}%",
+                        (x - 0.5, 1),
+                        xycoords=("data", "axes fraction"),
+                        rotation=90,
+                        va="top",
+                        ha="right",
+                        fontsize="x-small",
+                    )
+            if series == trend.TIME:
+                ax.set_ylabel("median round (ms)")
+                ax.set_yscale("log")
+                _plain_ticks(ax.yaxis)
+            else:
+                ax.set_ylabel("paired speedup (x)")
+            _legend_outside(ax, fontsize="x-small", ncol=1 if len(keys) <= 22 else 2)
+        every = max(1, -(-len(labels) // HISTORY_TICKS))
+        ticks = list(range(0, len(labels), every))
+        axes[-1].set_xticks(ticks, [labels[i] for i in ticks], rotation=30, ha="right", fontsize="small")
+        axes[0].set_title(f"{scenario}: over {len(labels)} runs, steps marked")
+        charts_found.append(
+            Chart(scenario, f"{slug(scenario)}-trend", "Over the runs, with the steps found", fig)
+        )
+    return charts_found
 
 
 def latency_chart(scenario: str, cases: Sequence[Measurement]) -> Chart | None:

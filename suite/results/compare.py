@@ -15,7 +15,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from suite.results import ab, loadpoints, machine, paired
 from suite.results.history import Measurement, Run
@@ -262,32 +262,49 @@ def drift_pct(a: Run, b: Run, scenario: str) -> float | None:
     return 100 * max(single, cores)
 
 
-def history_spread_pct(history: Sequence[Run], m: Measurement, base_run: Run, run: Run) -> float | None:
+class SameCode(Protocol):
+    """Where the medians of other runs of the same code come from: the index of the saved
+    runs (:class:`suite.results.index.Index`), or runs at hand (:class:`RunsAtHand`)."""
+
+    def same_code_medians(self, base_run: Run, run: Run, m: Measurement) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class RunsAtHand:
+    """Runs already read, asked as the index would be."""
+
+    runs: Sequence[Run]
+
+    def same_code_medians(self, base_run: Run, run: Run, m: Measurement) -> list[float]:
+        same_code = [
+            h
+            for h in self.runs
+            if base_run.commit and h.commit == base_run.commit and not h.quick
+            if h.path not in (base_run.path, run.path)
+        ]
+        return [
+            c.median
+            for other in same_code
+            for c in other.measurements
+            if c.key == m.key
+            and c.interpreter == m.interpreter
+            and c.median > 0
+            and c.record.params == m.record.params  # the same work, not another size
+        ]
+
+
+def history_spread_pct(history: SameCode, m: Measurement, base_run: Run, run: Run) -> float | None:
     """This case's run-to-run spread over other saved full runs of the baseline's code
     and the same work (same commit and parameters, 3 runs or more; never the two runs
     compared): the range of their medians, as a percent of the lowest."""
-    same_code = [
-        h
-        for h in history
-        if base_run.commit and h.commit == base_run.commit and not h.quick
-        if h.path not in (base_run.path, run.path)
-    ]
-    medians = [
-        c.median
-        for other in same_code
-        for c in other.measurements
-        if c.key == m.key
-        and c.interpreter == m.interpreter
-        and c.median > 0
-        and c.record.params == m.record.params  # the same work, not another size
-    ]
+    medians = history.same_code_medians(base_run, run, m)
     if len(medians) < 3:
         return None
     return (max(medians) / min(medians) - 1) * 100
 
 
 def noise_floor(
-    base_run: Run, run: Run, m: Measurement, min_change_pct: float, history: Sequence[Run] = ()
+    base_run: Run, run: Run, m: Measurement, min_change_pct: float, history: SameCode = RunsAtHand(())
 ) -> tuple[float, str]:
     """The smallest change that can be told from noise between two single runs."""
     floor, why = min_change_pct, "--min-change"
@@ -533,7 +550,7 @@ def compare(
     runs: Sequence[Run],
     by: str | None = None,
     min_change_pct: float = MIN_CHANGE_PCT,
-    history: Sequence[Run] = (),
+    history: Sequence[Run] | SameCode = (),
     baseline: Baseline | None = None,
 ) -> Comparison:
     """One run: winners and ties. Several: each case's change from the first run, told
@@ -570,11 +587,12 @@ def compare(
                 )
         return result
     base = runs[0]
+    same_code = RunsAtHand(history) if isinstance(history, Sequence) else history
     for run in runs[1:]:
         new_by_key = {m.key: m for m in run.measurements}
         for m in base.measurements:
             if m.key in new_by_key:
-                floor = noise_floor(base, run, m, min_change_pct, history)
+                floor = noise_floor(base, run, m, min_change_pct, same_code)
                 result.changes.append(change(m, new_by_key[m.key], base, run, min_change_pct, floor))
     result.tables = machine_tables(runs) + history_tables(runs, result.changes)
     result.warnings += drift_warnings(runs, min_change_pct)

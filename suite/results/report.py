@@ -10,8 +10,8 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.results import ab, findings
-from suite.results.charts import Chart, charts, save_plots, slug, svg_text
+from suite.results import ab, findings, trend
+from suite.results.charts import Chart, charts, save_plots, slug, svg_text, trend_charts
 from suite.results.compare import (
     Baseline,
     Table,
@@ -220,3 +220,30 @@ def write_report(
         save_plots(found, plots)
     page = render_html(runs, found, findings.questions(runs[-1], scenarios), baseline)
     write_atomic(html_path, page.encode())  # never half a report
+
+
+def write_history_report(found: trend.History, html_path: Path, plots: Path | None = None) -> None:
+    """``suite report --history``: the steps table first, then each scenario's series."""
+    drawn = trend_charts(found)
+    if plots is not None:
+        save_plots(drawn, plots)
+    comparison = trend.as_comparison(found)
+    runs = found.runs
+    span = f"{runs[0].label} … {runs[-1].label}" if runs else "no runs"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Concurrency suite history</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>Concurrency suite history</h1><p>{len(runs)} run(s): {html.escape(span)}</p>",
+        *(_table_html(t) for t in comparison.tables),
+        "<h2 id='warnings'>Warnings</h2>",
+        _warnings_html({"notes": comparison.warnings} if comparison.warnings else {}),
+    ]
+    for chart in drawn:
+        parts.append(f"<h2 id='{slug(chart.scenario)}'>{html.escape(chart.scenario)}</h2>")
+        parts.append(
+            f"<figure class='chart' id='{chart.slug}'>{svg_text(chart.figure)}"
+            f"<figcaption>{html.escape(chart.title)}</figcaption></figure>"
+        )
+    parts.append("</body></html>")
+    write_atomic(html_path, "\n".join(parts).encode())
