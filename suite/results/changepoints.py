@@ -27,12 +27,12 @@ finds one where there is none.
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 #: Fewest runs on either side of a step.
 MIN_SEGMENT = 3
@@ -68,11 +68,12 @@ class Step:
 def noise(logs: Sequence[float]) -> float:
     """The series' run-to-run noise: a robust spread of neighbours' differences (a step
     moves one difference, not the spread of all of them)."""
-    diffs = [b - a for a, b in itertools.pairwise(logs)]
-    if len(diffs) < 2:
+    import numpy as np
+
+    if len(logs) < 3:
         return NOISE_FLOOR
-    centre = statistics.median(diffs)
-    mad = statistics.median(abs(d - centre) for d in diffs)
+    diffs = np.diff(np.asarray(logs, dtype=float))
+    mad = float(np.median(np.abs(diffs - np.median(diffs))))
     return max(1.4826 * mad / math.sqrt(2), NOISE_FLOOR)
 
 
@@ -80,12 +81,13 @@ def noise(logs: Sequence[float]) -> float:
 PLACE_WITHIN = 3
 
 
-def _l1(part: Sequence[float]) -> float:
-    middle = statistics.median(part)
-    return sum(abs(v - middle) for v in part)
+def _l1(part: Any) -> float:
+    import numpy as np
+
+    return float(np.abs(part - np.median(part)).sum())
 
 
-def _placed(logs: Sequence[float], bounds: list[int], min_segment: int) -> list[int]:
+def _placed(logs: Any, bounds: list[int], min_segment: int) -> list[int]:
     """Each step moved to where the values (not their ranks) put it, within
     :data:`PLACE_WITHIN` runs: ranks keep a slow run from making a step, but they do not
     see that the last run before a step sat far below the first after it."""
@@ -115,15 +117,16 @@ def find_steps(
     import ruptures
     from scipy.stats import mannwhitneyu, rankdata, ttest_ind  # type: ignore[import-untyped]
 
-    if len(values) < 2 * min_segment or any(v <= 0 or not math.isfinite(v) for v in values):
+    figures = np.asarray(values, dtype=float)
+    if len(figures) < 2 * min_segment or not (np.isfinite(figures).all() and (figures > 0).all()):
         return []
-    logs = [math.log(v) for v in values]
+    logs = np.log(figures)
     scale = noise(logs)
     exact = scale <= NOISE_FLOOR
     n = len(logs)
     if exact:
         # Values that agree run to run (instruction counts): their own scale, floored.
-        signal, cost = np.asarray(logs), scale**2
+        signal, cost = logs, scale**2
     else:
         # Ranks: a run on a slow moment is one rank, however slow; their variance is 1/12.
         signal, cost = rankdata(logs) / n, 1 / 12
@@ -135,8 +138,8 @@ def find_steps(
     steps = []
     for i in range(1, len(bounds) - 1):
         left, right = logs[bounds[i - 1] : bounds[i]], logs[bounds[i] : bounds[i + 1]]
-        before, after = math.exp(statistics.median(left)), math.exp(statistics.median(right))
-        if abs(after / before - 1) < min_size or len(set(left) | set(right)) == 1:
+        before, after = math.exp(float(np.median(left))), math.exp(float(np.median(right)))
+        if abs(after / before - 1) < min_size or left.min() == left.max() == right.min() == right.max():
             continue
         if exact:
             # Ranks cannot say more than their count allows (7 runs a side at best reach
@@ -146,7 +149,7 @@ def find_steps(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 p = float(ttest_ind(left, right, equal_var=False).pvalue)
             if math.isnan(p):
-                p = 0.0 if max(left) < min(right) or max(right) < min(left) else 1.0
+                p = 0.0 if left.max() < right.min() or right.max() < left.min() else 1.0
         else:
             p = float(mannwhitneyu(left, right, alternative="two-sided").pvalue)
         if p <= alpha:
