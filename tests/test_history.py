@@ -119,7 +119,9 @@ def test_the_index_follows_the_folder(tmp_path: Path) -> None:
     os.utime(changed, ns=(1, 1))
     with Index.open(tmp_path) as idx:
         assert [r.number for r in idx.runs()] == ["0002", "0003", "0004"]
-        assert [c.median for c in idx.cases([changed])] == [9.0]
+        (again,) = [r for r in idx.runs() if r.path == changed]
+        assert [c.median for c in idx.cases([again.id])] == [9.0]
+        assert {c.run for c in idx.cases([again.id])} == {again.id}
         assert idx.sync() == 0  # nothing changed since
 
 

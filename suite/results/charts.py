@@ -267,16 +267,16 @@ def trend_charts(found: trend.History) -> list[Chart]:
                 key=lambda k: (order.index(models[k[1]]), k[1], k[2]),
             )
             for key in keys:
-                runs, values = found.series[key]
+                positions, values = found.series[key]
                 model = models[key[1]]
                 look = style(model)
                 dash = DASHES[dashes.setdefault(model, 0) % len(DASHES)]
                 dashes[model] += 1
                 scale = 1000 if series == trend.TIME else 1
                 ax.plot(
-                    [where[r] for r in runs],
+                    positions,
                     [v * scale for v in values],
-                    marker=look.marker if len(runs) <= 60 else None,
+                    marker=look.marker if len(positions) <= 60 else None,
                     markersize=3,
                     label=key[1] if len({k[2] for k in keys}) == 1 else f"{key[1]} {key[2]}",
                     color=look.colour,

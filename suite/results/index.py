@@ -20,12 +20,15 @@ it changes; readers skip it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import itertools
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from suite.results import history, machine
 from suite.results.history import HistoryError, Measurement, Run
@@ -33,17 +36,17 @@ from suite.results.history import HistoryError, Measurement, Run
 INDEX_FILE = "index.sqlite"
 #: Bump when the tables or what goes into them change: an index of another version is
 #: rebuilt from the files.
-VERSION = 1
+VERSION = 3
 
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (
-    path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     number TEXT, name TEXT, label TEXT, datetime TEXT, commit_id TEXT,
     quick INTEGER, complete INTEGER, python TEXT, error TEXT
 );
 CREATE TABLE cases (
-    run TEXT NOT NULL REFERENCES runs(path) ON DELETE CASCADE,
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     scenario TEXT NOT NULL, model TEXT NOT NULL, workers INTEGER, point TEXT,
     interpreter TEXT NOT NULL, params TEXT NOT NULL, median REAL NOT NULL, rounds INTEGER,
     speedup REAL, speedup_low REAL, speedup_high REAL, instructions INTEGER
@@ -51,7 +54,7 @@ CREATE TABLE cases (
 CREATE INDEX cases_by_key ON cases (scenario, model, workers, point, interpreter);
 CREATE INDEX cases_by_run ON cases (run);
 CREATE TABLE probes (
-    run TEXT NOT NULL REFERENCES runs(path) ON DELETE CASCADE,
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     scenario TEXT NOT NULL, single_s REAL, parallelism REAL
 );
 """
@@ -59,8 +62,9 @@ CREATE TABLE probes (
 
 @dataclass(frozen=True)
 class RunRow:
-    """A saved run as the index knows it."""
+    """A saved run as the index knows it (``id``: its row, as cases refer to it)."""
 
+    id: int
     path: Path
     number: str
     name: str
@@ -77,11 +81,11 @@ class RunRow:
         return self.datetime, self.path.stat().st_mtime if self.path.exists() else 0.0
 
 
-@dataclass(frozen=True)
-class CaseRow:
-    """One measured case of one saved run."""
+class CaseRow(NamedTuple):
+    """One measured case of one saved run (``run``: the run's :attr:`RunRow.id`). A
+    tuple, not a dataclass: a history of 1,000 runs reads 266,000 of them."""
 
-    run: Path
+    run: int
     scenario: str
     model: str
     workers: int | None
@@ -89,10 +93,7 @@ class CaseRow:
     interpreter: str
     params: str
     median: float
-    rounds: int
     speedup: float | None
-    speedup_low: float | None
-    speedup_high: float | None
     instructions: int | None
 
     @property
@@ -105,9 +106,46 @@ class CaseRow:
         return label if self.point is None else f"{label}-{self.point}"
 
 
+@dataclass
+class CaseSeries:
+    """One case over many runs, column by column (``runs``: :attr:`RunRow.id` of each)."""
+
+    scenario: str
+    model: str
+    workers: int | None
+    point: str | None
+    interpreter: str
+    runs: list[int]
+    medians: list[float]
+    speedups: list[float | None]
+    instructions: list[int | None]
+    params: list[str]
+
+    @property
+    def label(self) -> str:
+        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
+        return label if self.point is None else f"{label}-{self.point}"
+
+    def ordered(self, position: dict[int, int]) -> None:
+        """Put the columns in the order of ``position`` (run id: place), in place."""
+        places = [position[r] for r in self.runs]
+        if all(a < b for a, b in itertools.pairwise(places)):
+            return
+        order = sorted(range(len(places)), key=places.__getitem__)
+        for name in ("runs", "medians", "speedups", "instructions", "params"):
+            column = getattr(self, name)
+            setattr(self, name, [column[i] for i in order])
+
+
+def _numbers(text: str | None, kind: type) -> list[Any]:
+    return [kind(v) if v else None for v in (text or "").split(",")]
+
+
 def params_text(m: Measurement) -> str:
-    """A case's parameters as one comparable string (the same work has the same text)."""
-    return json.dumps(m.record.params, sort_keys=True, default=str)
+    """A case's parameters as one short comparable string: the same work, the same text
+    (a digest: a history of 1,000 runs reads it 266,000 times)."""
+    text = json.dumps(m.record.params, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def case_key(m: Measurement) -> tuple[str, str, int | None, str | None, str, str]:
@@ -128,11 +166,11 @@ def _run_row(run: Run) -> tuple[object, ...]:
     )
 
 
-def _case_rows(run: Run) -> Iterator[tuple[object, ...]]:
+def _case_rows(run_id: int, run: Run) -> Iterator[tuple[object, ...]]:
     for m in run.measurements:
         interval: Sequence[float | None] = m.record.speedup_interval or (None, None)
         yield (
-            str(run.path),
+            run_id,
             *case_key(m),
             m.median,
             len(m.rounds),
@@ -143,12 +181,12 @@ def _case_rows(run: Run) -> Iterator[tuple[object, ...]]:
         )
 
 
-def _probe_rows(run: Run) -> Iterator[tuple[object, ...]]:
+def _probe_rows(run_id: int, run: Run) -> Iterator[tuple[object, ...]]:
     readings = run.probe_readings
     for scenario, some in [("", readings), *machine.by_scenario(readings).items()]:
         found = machine.summary(some)
         if found is not None:
-            yield str(run.path), scenario, found["single_s"], found["parallelism"]
+            yield run_id, scenario, found["single_s"], found["parallelism"]
 
 
 class Index:
@@ -228,25 +266,27 @@ class Index:
                 (str(path), mtime_ns, size, str(exc)),
             )
             return
-        self.db.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        added = self.db.execute(
+            "INSERT INTO runs VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (str(path), mtime_ns, size, *_run_row(run)),
         )
+        run_id = int(added.lastrowid or 0)
         self.db.executemany(
-            "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _case_rows(run)
+            "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _case_rows(run_id, run)
         )
-        self.db.executemany("INSERT INTO probes VALUES (?, ?, ?, ?)", _probe_rows(run))
+        self.db.executemany("INSERT INTO probes VALUES (?, ?, ?, ?)", _probe_rows(run_id, run))
 
     # Reading
 
     def runs(self) -> list[RunRow]:
         """Every readable run, oldest first."""
         rows = self.db.execute(
-            "SELECT path, number, name, label, datetime, commit_id, quick, complete, python "
+            "SELECT id, path, number, name, label, datetime, commit_id, quick, complete, python "
             "FROM runs WHERE error IS NULL"
         )
         found = [
             RunRow(
+                i,
                 Path(p),
                 n or "",
                 name or "",
@@ -257,7 +297,7 @@ class Index:
                 None if k is None else bool(k),
                 py or "",
             )
-            for p, n, name, label, dt, c, q, k, py in rows
+            for i, p, n, name, label, dt, c, q, k, py in rows
         ]
         return sorted(found, key=lambda r: r.key)
 
@@ -270,28 +310,71 @@ class Index:
         runs = self.runs()
         return runs[-1].path if runs else None
 
-    def cases(self, runs: Sequence[Path] | None = None) -> list[CaseRow]:
-        """The measured cases of ``runs`` (all runs when ``None``)."""
-        query = "SELECT * FROM cases"
+    def cases(self, runs: Sequence[int] | None = None) -> list[CaseRow]:
+        """The measured cases of the runs of these ids (all runs when ``None``)."""
+        query = (
+            "SELECT run, scenario, model, workers, point, interpreter, params, median, speedup, instructions "
+            "FROM cases"
+        )
         if runs is None:
             rows: Iterable[tuple[object, ...]] = self.db.execute(query)
         else:
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (path TEXT PRIMARY KEY)")
-            self.db.execute("DELETE FROM wanted")
-            self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(str(p),) for p in runs])
-            rows = self.db.execute(query + " WHERE run IN (SELECT path FROM wanted)")
-        return [CaseRow(Path(str(r[0])), *r[1:]) for r in rows]  # type: ignore[arg-type]
+            self._wanted(runs)
+            rows = self.db.execute(query + " WHERE run IN (SELECT id FROM wanted)")
+        return list(map(CaseRow._make, rows))
 
-    def probes(self, scenario: str) -> dict[Path, float]:
-        """Each run's median single-core loop time during ``scenario`` (over the whole run
-        where the scenario has no reading of its own)."""
-        found: dict[Path, float] = {}
+    def series(self, runs: Sequence[int]) -> list[CaseSeries]:
+        """Every case over the runs of these ids, one column per figure. Grouped by SQLite,
+        not by Python: a history of every case over 1,000 runs is 266,000 rows."""
+        self._wanted(runs)
+        rows = self.db.execute(
+            "SELECT scenario, model, workers, point, interpreter, group_concat(run), group_concat(median), "
+            "group_concat(ifnull(speedup, '')), group_concat(ifnull(instructions, '')), group_concat(params) "
+            "FROM (SELECT * FROM cases WHERE run IN (SELECT id FROM wanted) ORDER BY run) "
+            "GROUP BY scenario, model, workers, point, interpreter"
+        )
+        return [
+            CaseSeries(
+                scenario,
+                model,
+                workers,
+                point,
+                interpreter,
+                [int(r) for r in ids.split(",")],
+                [float(m) for m in medians.split(",")],
+                _numbers(speedups, float),
+                _numbers(instructions, int),
+                params.split(","),
+            )
+            for (
+                scenario,
+                model,
+                workers,
+                point,
+                interpreter,
+                ids,
+                medians,
+                speedups,
+                instructions,
+                params,
+            ) in rows
+        ]
+
+    def _wanted(self, runs: Sequence[int]) -> None:
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(i,) for i in runs])
+
+    def probes(self, scenario: str) -> dict[int, float]:
+        """Each run's (by its id) median single-core loop time during ``scenario`` (over
+        the whole run where the scenario has no reading of its own)."""
+        found: dict[int, float] = {}
         rows = self.db.execute(
             "SELECT run, scenario, single_s FROM probes WHERE scenario IN ('', ?) ORDER BY scenario",
             (scenario,),
         )
         for run, _, single in rows:
-            found[Path(run)] = single  # the scenario's own reading comes last and wins
+            found[run] = single  # the scenario's own reading comes last and wins
         return found
 
     def same_code_medians(self, base_run: Run, run: Run, m: Measurement) -> list[float]:
@@ -300,7 +383,7 @@ class Index:
         if not base_run.commit:
             return []
         rows = self.db.execute(
-            "SELECT cases.median FROM cases JOIN runs ON runs.path = cases.run "
+            "SELECT cases.median FROM cases JOIN runs ON runs.id = cases.run "
             "WHERE runs.commit_id = ? AND runs.quick = 0 AND runs.path NOT IN (?, ?) "
             "AND scenario = ? AND model = ? AND workers IS ? AND point IS ? AND interpreter = ? "
             "AND params = ? AND cases.median > 0",

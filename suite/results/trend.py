@@ -25,7 +25,7 @@ from pathlib import Path
 from suite.results import changepoints
 from suite.results.changepoints import Step
 from suite.results.compare import Comparison, Table
-from suite.results.index import CaseRow, Index, RunRow
+from suite.results.index import Index, RunRow
 
 WORK, SPEEDUP, TIME = "work", "speedup", "time"
 #: The smallest step worth reporting, by series: counts are exact, timings are not.
@@ -61,8 +61,9 @@ class Found:
 class History:
     runs: list[RunRow]
     found: list[Found] = field(default_factory=list)
-    #: Each case's series, by (scenario, case, interpreter, series): (run labels, values).
-    series: dict[tuple[str, str, str, str], tuple[list[str], list[float]]] = field(default_factory=dict)
+    #: Each case's series, by (scenario, case, interpreter, series): (positions in
+    #: :attr:`runs`, values).
+    series: dict[tuple[str, str, str, str], tuple[list[int], list[float]]] = field(default_factory=dict)
     #: Newest runs that start a step beyond ``--fail-on-step``.
     newest: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -101,14 +102,6 @@ def _rev_list(spec: str, cwd: Path | None) -> list[str]:
     return done.stdout.split()
 
 
-def _values(series: str, row: CaseRow) -> float | None:
-    if series == WORK:
-        return float(row.instructions) if row.instructions else None
-    if series == SPEEDUP:
-        return row.speedup if row.model != "sequential" and row.speedup else None
-    return row.median if row.median > 0 else None
-
-
 def build(
     index: Index, runs: Sequence[RunRow], scenario: str | None = None, fail_on_step: float | None = None
 ) -> History:
@@ -117,26 +110,36 @@ def build(
     if len(runs) < 2:
         result.warnings.append(f"{len(runs)} run(s) selected: a history needs at least 2")
         return result
-    order = {r.path: i for i, r in enumerate(runs)}
-    by_case: dict[tuple[str, str, str], list[CaseRow]] = {}
-    for row in index.cases([r.path for r in runs]):
-        if scenario is None or row.scenario == scenario:
-            by_case.setdefault((row.scenario, row.label, row.interpreter), []).append(row)
-    probes: dict[str, dict[Path, float]] = {}
-    for (scen, label, interpreter), rows in sorted(by_case.items()):
-        rows.sort(key=lambda r: order[r.run])
-        for series in (WORK, SPEEDUP, TIME):
-            points = [(r, v) for r in rows if (v := _values(series, r)) is not None]
-            if len(points) < 2:
+    order = {r.id: i for i, r in enumerate(runs)}
+    probes: dict[str, dict[int, float]] = {}
+    newest = runs[-1].id
+    for case in sorted(
+        index.series([r.id for r in runs]), key=lambda c: (c.scenario, c.label, c.interpreter)
+    ):
+        if scenario is not None and case.scenario != scenario:
+            continue
+        case.ordered(order)
+        scen, label, interpreter = case.scenario, case.label, case.interpreter
+        picked: dict[str, list[int]] = {
+            WORK: [i for i, v in enumerate(case.instructions) if v],
+            SPEEDUP: [] if case.model == "sequential" else [i for i, v in enumerate(case.speedups) if v],
+            TIME: [i for i, v in enumerate(case.medians) if v > 0],
+        }
+        columns: dict[str, Sequence[float | int | None]] = {
+            WORK: case.instructions,
+            SPEEDUP: case.speedups,
+            TIME: case.medians,
+        }
+        for series, kept in picked.items():
+            if len(kept) < 2:
                 continue
-            values = [v for _, v in points]
-            labels = [runs[order[r.run]].label for r, _ in points]
-            result.series[(scen, label, interpreter, series)] = (labels, values)
+            column = columns[series]
+            values = [float(column[i] or 0) for i in kept]
+            result.series[(scen, label, interpreter, series)] = ([order[case.runs[i]] for i in kept], values)
             for step in changepoints.find_steps(values, min_size=MIN_STEP[series]):
-                first = runs[order[points[step.at][0].run]]
-                note = _note(
-                    series, step, [r for r, _ in points], probes.setdefault(scen, index.probes(scen))
-                )
+                first = runs[order[case.runs[kept[step.at]]]]
+                if scen not in probes:
+                    probes[scen] = index.probes(scen)
                 result.found.append(
                     Found(
                         scen,
@@ -149,11 +152,17 @@ def build(
                         step.after,
                         round(step.size * 100, 2),
                         round(step.confidence, 4),
-                        note,
+                        _note(
+                            series,
+                            step,
+                            [case.runs[i] for i in kept],
+                            [case.params[i] for i in kept],
+                            probes[scen],
+                        ),
                         len(values),
                     )
                 )
-            if fail_on_step is not None and points[-1][0].run == runs[-1].path:
+            if fail_on_step is not None and case.runs[kept[-1]] == newest:
                 moved = changepoints.newest_beyond(values, fail_on_step)
                 if moved is not None:
                     result.newest.append(
@@ -162,15 +171,16 @@ def build(
     return result
 
 
-def _note(series: str, step: Step, rows: Sequence[CaseRow], probe: dict[Path, float]) -> str:
+def _note(
+    series: str, step: Step, runs: Sequence[int], params: Sequence[str], probe: dict[int, float]
+) -> str:
     """What else moved at the step: the parameters, or the machine (by the probe)."""
-    before, after = rows[: step.at], rows[step.at :]
-    if rows[step.at - 1].params != rows[step.at].params:
+    if params[step.at - 1] != params[step.at]:
         return "the scenario's parameters changed here"
     if series != TIME:
         return ""
-    seen_before = [probe[r.run] for r in before if r.run in probe]
-    seen_after = [probe[r.run] for r in after if r.run in probe]
+    seen_before = [probe[r] for r in runs[: step.at] if r in probe]
+    seen_after = [probe[r] for r in runs[step.at :] if r in probe]
     if len(seen_before) < 2 or len(seen_after) < 2:
         return ""
     moved = statistics.median(seen_after) / statistics.median(seen_before) - 1

@@ -47,9 +47,9 @@ def pools(index: Index, across_commits: bool = False) -> dict[str, dict[tuple[st
     is a change, not noise). ``across_commits``: every full run of the same work over one
     median, whatever code ran it (noise and every change the commits made)."""
     runs = [r for r in index.runs() if not r.quick and r.complete is not False]
-    commit_of = {r.path: (r.commit if not across_commits else "") for r in runs}
+    commit_of = {r.id: (r.commit if not across_commits else "") for r in runs}
     grouped: dict[str, dict[tuple[str, ...], dict[str, list[float]]]] = {"work": {}, "time": {}}
-    for row in index.cases([r.path for r in runs]):
+    for row in index.cases([r.id for r in runs]):
         key: tuple[str, ...] = (row.scenario, row.label, row.interpreter, row.params)
         commit = commit_of[row.run]
         if row.median > 0:
@@ -194,7 +194,7 @@ def write_runs(template: Path, out: Path, count: int, seed: int) -> Path:
         saved = json.loads(json.dumps(document))
         for bench in saved["benchmarks"]:
             bench["stats"].pop("_original", None)
-        (folder / f"{n:04d}_synthetic.json").write_text(json.dumps(saved))
+        (folder / f"{n:04d}_synthetic.json").write_text(json.dumps(saved, indent=4))  # as saved
     return folder
 
 
