@@ -244,8 +244,9 @@ HISTORY_TICKS = 16
 
 
 def trend_charts(found: trend.History) -> list[Chart]:
-    """``suite report --history``: per scenario, each case's median and paired speedup
-    over the runs, one look per model, with every step found marked where it begins."""
+    """``suite report --history``: per scenario, each case's median, paired speedup and
+    instructions per task (where counted) over the runs, one look per model, with every
+    step found marked where it begins (the steps at one run named together)."""
     labels = [r.label for r in found.runs]
     where = {label: i for i, label in enumerate(labels)}
     scenarios = dict.fromkeys(key[0] for key in found.series)
@@ -253,7 +254,7 @@ def trend_charts(found: trend.History) -> list[Chart]:
     for scenario in scenarios:
         panels = [
             s
-            for s in (trend.TIME, trend.SPEEDUP)
+            for s in (trend.TIME, trend.SPEEDUP, trend.WORK)
             if any(k[0] == scenario and k[3] == s for k in found.series)
         ]
         fig = Figure(figsize=(9.5, 3.4 * len(panels)), layout="constrained")
@@ -283,25 +284,31 @@ def trend_charts(found: trend.History) -> list[Chart]:
                     linestyle=dash,
                     linewidth=1,
                 )
+            marked: dict[int, list[str]] = {}
             for step in (f for f in found.found if f.scenario == scenario and f.series == series):
                 x = where.get(step.first_run)
                 if x is not None:
-                    ax.axvline(x - 0.5, color="black", linestyle=":", linewidth=1)
-                    ax.annotate(
-                        f"{step.case} {step.change_pct:+.0f}%",
-                        (x - 0.5, 1),
-                        xycoords=("data", "axes fraction"),
-                        rotation=90,
-                        va="top",
-                        ha="right",
-                        fontsize="x-small",
-                    )
+                    marked.setdefault(x, []).append(f"{step.case} {step.change_pct:+.0f}%")
+            for x, texts in marked.items():
+                ax.axvline(x - 0.5, color="black", linestyle=":", linewidth=1)
+                ax.annotate(
+                    "\n".join(texts),
+                    (x - 0.5, 0.98),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(-3, 0),
+                    textcoords="offset points",
+                    va="top",
+                    ha="right",
+                    fontsize="x-small",
+                )
             if series == trend.TIME:
                 ax.set_ylabel("median round (ms)")
                 ax.set_yscale("log")
                 _plain_ticks(ax.yaxis)
-            else:
+            elif series == trend.SPEEDUP:
                 ax.set_ylabel("paired speedup (x)")
+            else:
+                ax.set_ylabel("instructions per task")
             _legend_outside(ax, fontsize="x-small", ncol=1 if len(keys) <= 22 else 2)
         every = max(1, -(-len(labels) // HISTORY_TICKS))
         ticks = list(range(0, len(labels), every))
