@@ -557,7 +557,7 @@ def _history_report(args: argparse.Namespace) -> int:
         except trend.TrendError as exc:
             print(f"suite report: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        found = trend.build(index, runs)
+        found = trend.build(index, runs, intervals=True)
     write_history_report(found, args.html, args.plots)
     print(f"wrote {args.html}" + (f" and plots in {args.plots}" if args.plots else ""))
     return EXIT_OK

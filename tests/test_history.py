@@ -258,3 +258,20 @@ def test_saving_a_run_updates_the_index(tmp_path: Path) -> None:
     index.updated(tmp_path)
     with sqlite3.connect(tmp_path / INDEX_FILE) as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone() == (1,)
+
+
+def test_a_history_keeps_the_speedups_intervals_only_when_asked(tmp_path: Path) -> None:
+    from suite.results import trend
+
+    stepped_history(tmp_path)
+    with Index.open(tmp_path) as idx:
+        runs = trend.select(idx)
+        plain = trend.build(idx, runs)
+        drawn = trend.build(idx, runs, intervals=True)
+    key = ("cpu", "threads-w2", "cpython-3.11.7", trend.SPEEDUP)
+    assert plain.intervals == {}
+    lows, highs = drawn.intervals[key]
+    values = drawn.series[key][1]
+    assert len(lows) == len(values) == 14
+    assert all(lo < v < hi for lo, v, hi in zip(lows, values, highs, strict=True))
+    assert plain.found == drawn.found

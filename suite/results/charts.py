@@ -244,9 +244,10 @@ HISTORY_TICKS = 16
 
 
 def trend_charts(found: trend.History) -> list[Chart]:
-    """``suite report --history``: per scenario, each case's median, paired speedup and
-    instructions per task (where counted) over the runs, one look per model, with every
-    step found marked where it begins (the steps at one run named together)."""
+    """``suite report --history``: per scenario, each case's median, paired speedup (with
+    its 95% interval, shaded) and instructions per task (where counted) over the runs,
+    one look per model, with every step found marked where it begins (the steps at one
+    run named together)."""
     labels = [r.label for r in found.runs]
     where = {label: i for i, label in enumerate(labels)}
     scenarios = dict.fromkeys(key[0] for key in found.series)
@@ -274,6 +275,18 @@ def trend_charts(found: trend.History) -> list[Chart]:
                 dash = DASHES[dashes.setdefault(model, 0) % len(DASHES)]
                 dashes[model] += 1
                 scale = 1000 if series == trend.TIME else 1
+                band = found.intervals.get(key)
+                if band is not None:
+                    shown = [(x, lo, hi) for x, lo, hi in zip(positions, *band, strict=True) if lo and hi]
+                    if shown:
+                        ax.fill_between(
+                            [x for x, _, _ in shown],
+                            [lo for _, lo, _ in shown],
+                            [hi for _, _, hi in shown],
+                            color=look.colour,
+                            alpha=0.12,
+                            linewidth=0,
+                        )
                 ax.plot(
                     positions,
                     [v * scale for v in values],

@@ -26,7 +26,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -120,6 +120,9 @@ class CaseSeries:
     speedups: list[float | None]
     instructions: list[int | None]
     params: list[str]
+    #: The paired speedups' 95% intervals, where asked for (:meth:`Index.series`).
+    lows: list[float | None] = field(default_factory=list)
+    highs: list[float | None] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -132,9 +135,10 @@ class CaseSeries:
         if all(a < b for a, b in itertools.pairwise(places)):
             return
         order = sorted(range(len(places)), key=places.__getitem__)
-        for name in ("runs", "medians", "speedups", "instructions", "params"):
+        for name in ("runs", "medians", "speedups", "instructions", "params", "lows", "highs"):
             column = getattr(self, name)
-            setattr(self, name, [column[i] for i in order])
+            if column:
+                setattr(self, name, [column[i] for i in order])
 
 
 def _numbers(text: str | None, kind: type) -> list[Any]:
@@ -323,42 +327,43 @@ class Index:
             rows = self.db.execute(query + " WHERE run IN (SELECT id FROM wanted)")
         return list(map(CaseRow._make, rows))
 
-    def series(self, runs: Sequence[int]) -> list[CaseSeries]:
-        """Every case over the runs of these ids, one column per figure. Grouped by SQLite,
-        not by Python: a history of every case over 1,000 runs is 266,000 rows."""
+    def series(self, runs: Sequence[int], intervals: bool = False) -> list[CaseSeries]:
+        """Every case over the runs of these ids, one column per figure (``intervals``: the
+        speedups' too). Grouped by SQLite, not by Python: a history of every case over
+        1,000 runs is 266,000 rows."""
         self._wanted(runs)
+        extra = (
+            ", group_concat(ifnull(speedup_low, '')), group_concat(ifnull(speedup_high, ''))"
+            if intervals
+            else ""
+        )
         rows = self.db.execute(
             "SELECT scenario, model, workers, point, interpreter, group_concat(run), group_concat(median), "
-            "group_concat(ifnull(speedup, '')), group_concat(ifnull(instructions, '')), group_concat(params) "
-            "FROM (SELECT * FROM cases WHERE run IN (SELECT id FROM wanted) ORDER BY run) "
+            "group_concat(ifnull(speedup, '')), group_concat(ifnull(instructions, '')), group_concat(params)"
+            f"{extra} FROM (SELECT * FROM cases WHERE run IN (SELECT id FROM wanted) ORDER BY run) "
             "GROUP BY scenario, model, workers, point, interpreter"
         )
-        return [
-            CaseSeries(
-                scenario,
-                model,
-                workers,
-                point,
-                interpreter,
-                [int(r) for r in ids.split(",")],
-                [float(m) for m in medians.split(",")],
-                _numbers(speedups, float),
-                _numbers(instructions, int),
-                params.split(","),
+        found = []
+        for row in rows:
+            scenario, model, workers, point, interpreter, ids, medians, speedups, instructions, params = row[
+                :10
+            ]
+            found.append(
+                CaseSeries(
+                    scenario,
+                    model,
+                    workers,
+                    point,
+                    interpreter,
+                    [int(r) for r in ids.split(",")],
+                    [float(m) for m in medians.split(",")],
+                    _numbers(speedups, float),
+                    _numbers(instructions, int),
+                    params.split(","),
+                    *([_numbers(row[10], float), _numbers(row[11], float)] if intervals else []),
+                )
             )
-            for (
-                scenario,
-                model,
-                workers,
-                point,
-                interpreter,
-                ids,
-                medians,
-                speedups,
-                instructions,
-                params,
-            ) in rows
-        ]
+        return found
 
     def _wanted(self, runs: Sequence[int]) -> None:
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")

@@ -64,6 +64,10 @@ class History:
     #: Each case's series, by (scenario, case, interpreter, series): (positions in
     #: :attr:`runs`, values).
     series: dict[tuple[str, str, str, str], tuple[list[int], list[float]]] = field(default_factory=dict)
+    #: Each speedup series' 95% intervals (lows, highs), where asked for.
+    intervals: dict[tuple[str, str, str, str], tuple[list[float | None], list[float | None]]] = field(
+        default_factory=dict
+    )
     #: Newest runs that start a step beyond ``--fail-on-step``.
     newest: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -103,9 +107,14 @@ def _rev_list(spec: str, cwd: Path | None) -> list[str]:
 
 
 def build(
-    index: Index, runs: Sequence[RunRow], scenario: str | None = None, fail_on_step: float | None = None
+    index: Index,
+    runs: Sequence[RunRow],
+    scenario: str | None = None,
+    fail_on_step: float | None = None,
+    intervals: bool = False,
 ) -> History:
-    """Each case's three series over ``runs``, their steps, and what the newest run did."""
+    """Each case's three series over ``runs``, their steps, and what the newest run did
+    (``intervals``: keep the speedups' intervals too, for charts)."""
     result = History(list(runs))
     if len(runs) < 2:
         result.warnings.append(f"{len(runs)} run(s) selected: a history needs at least 2")
@@ -113,9 +122,8 @@ def build(
     order = {r.id: i for i, r in enumerate(runs)}
     probes: dict[str, dict[int, float]] = {}
     newest = runs[-1].id
-    for case in sorted(
-        index.series([r.id for r in runs]), key=lambda c: (c.scenario, c.label, c.interpreter)
-    ):
+    cases = index.series([r.id for r in runs], intervals)
+    for case in sorted(cases, key=lambda c: (c.scenario, c.label, c.interpreter)):
         if scenario is not None and case.scenario != scenario:
             continue
         case.ordered(order)
@@ -136,6 +144,11 @@ def build(
             column = columns[series]
             values = [float(column[i] or 0) for i in kept]
             result.series[(scen, label, interpreter, series)] = ([order[case.runs[i]] for i in kept], values)
+            if series == SPEEDUP and case.lows:
+                result.intervals[(scen, label, interpreter, series)] = (
+                    [case.lows[i] for i in kept],
+                    [case.highs[i] for i in kept],
+                )
             for step in changepoints.find_steps(values, min_size=MIN_STEP[series]):
                 first = runs[order[case.runs[kept[step.at]]]]
                 if scen not in probes:
