@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from suite.results import ab, loadpoints, machine, paired
-from suite.results.history import Measurement, Run
+from suite.results.history import Measurement, Run, case_label
 from suite.results.record import CaseRecord
 from suite.results.robust import ALPHA, can_reach_significance, p_value
 from suite.results.summary import fmt_time
@@ -69,8 +69,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
-        return label if self.point is None else f"{label}-{self.point}"
+        return case_label(self.model, self.workers, self.point)
 
 
 @dataclass

@@ -167,6 +167,12 @@ def check_shape(path: Path, data: Any) -> _RunFile:
         ) from None
 
 
+def case_label(model: str, workers: int | None, point: str | None) -> str:
+    """A case's short name: ``threads-w4``, or with a serve load point ``threads-w4-open800``."""
+    label = model if workers is None else f"{model}-w{workers}"
+    return label if point is None else f"{label}-{point}"
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One measured case of one saved run."""
@@ -191,8 +197,7 @@ class Measurement:
 
     @property
     def label(self) -> str:
-        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
-        return label if self.point is None else f"{label}-{self.point}"
+        return case_label(self.model, self.workers, self.point)
 
     @property
     def interpreter(self) -> str:

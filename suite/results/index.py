@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from suite.results import history, machine
-from suite.results.history import HistoryError, Measurement, Run
+from suite.results.history import HistoryError, Measurement, Run, case_label
 
 INDEX_FILE = "index.sqlite"
 #: Bump when the tables or what goes into them change: an index of another version is
@@ -97,13 +97,8 @@ class CaseRow(NamedTuple):
     instructions: int | None
 
     @property
-    def key(self) -> tuple[str, str, int | None, str | None, str]:
-        return self.scenario, self.model, self.workers, self.point, self.interpreter
-
-    @property
     def label(self) -> str:
-        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
-        return label if self.point is None else f"{label}-{self.point}"
+        return case_label(self.model, self.workers, self.point)
 
 
 @dataclass
@@ -126,8 +121,7 @@ class CaseSeries:
 
     @property
     def label(self) -> str:
-        label = self.model if self.workers is None else f"{self.model}-w{self.workers}"
-        return label if self.point is None else f"{label}-{self.point}"
+        return case_label(self.model, self.workers, self.point)
 
     def ordered(self, position: dict[int, int]) -> None:
         """Put the columns in the order of ``position`` (run id: place), in place."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 import subprocess
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.results import changepoints
@@ -254,7 +254,3 @@ def as_comparison(found: History) -> Comparison:
     )
     out.warnings += [f"the newest run starts a step: {line}" for line in found.newest]
     return out
-
-
-def records(found: History) -> list[dict[str, object]]:
-    return [asdict(f) for f in found.found]
