@@ -158,8 +158,9 @@ def _serve_with(
 ) -> LoadReport:
     from suite.harness.loadgen import generate
 
-    server = registry.server(name)(workload(kind, **params), workers)
-    sock = listener()
+    cls = registry.server(name)
+    server = cls(workload(kind, **params), workers)
+    sock = listener(cls.reuse_port)
     server.start(sock)
     try:
         load.port = sock.getsockname()[1]
@@ -182,6 +183,59 @@ def test_every_server_model_answers_the_same_values(name: str) -> None:
     # is its index; reference from the first model).
     expected = _serve_with("sequential", job(0, connections=1)).checksum
     assert {r.checksum for r in reports} == {expected}
+
+
+#: The servers the suite does not write (gunicorn, uvicorn, aiohttp.web, waitress, gevent).
+FRAMEWORKS = [name for name, cls in registry.servers().items() if cls.__module__.endswith("_server")]
+
+
+def test_the_real_servers_are_found() -> None:
+    assert set(FRAMEWORKS) >= {
+        "aiohttp",
+        "aiohttp+uvloop",
+        "uvicorn",
+        "uvicorn+asyncio",
+        "gunicorn-sync",
+        "gunicorn-sync+reuseport",
+        "gunicorn-gthread",
+        "gunicorn-gevent",
+        "waitress",
+        "gevent",
+    }
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_a_real_server_computes_what_the_suite_computes(name: str) -> None:
+    # cpu's value depends on every iteration of the task: a server that ran less work,
+    # or other tasks, answers another checksum than the sequential model.
+    expected = _serve_with(
+        "sequential", job(0, connections=1), "cpu", workers=1, tasks=16, iterations=2000
+    ).checksum
+    for each in (job(0, connections=4), job(0, mode="open", rate_rps=100.0)):
+        report = _serve_with(name, each, "cpu", workers=2, tasks=16, iterations=2000)
+        assert report.errors == {}, name
+        assert report.checksum == expected, name
+
+
+def test_reuseport_servers_listen_on_a_socket_per_process() -> None:
+    # The harness's socket only holds the port; each process accepts on its own.
+    cls = registry.server("processes+reuseport")
+    server = cls(workload(), 3)
+    sock = listener(reuse_port=True)
+    server.start(sock)
+    try:
+        port = sock.getsockname()[1]
+        listening = [
+            p.pid
+            for p in [psutil.Process(), *psutil.Process().children(recursive=True)]
+            for c in p.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+        ]
+        assert len(listening) == 3
+        assert psutil.Process().pid not in listening
+    finally:
+        server.stop()
+        sock.close()
 
 
 def test_workers_bound_the_requests_handled_at_once() -> None:
@@ -379,11 +433,14 @@ def alive(pids: set[int]) -> set[int]:
     return found
 
 
-@pytest.mark.parametrize("model", ["asyncio", "processes"])
+@pytest.mark.parametrize("model", ["asyncio", "processes", "gunicorn-sync", "uvicorn", "gevent"])
 def test_a_server_that_crashes_fails_its_case_and_leaves_nothing(model: str) -> None:
     outcome, seen = run_watched(serve_case(model, "crash"))
     assert isinstance(outcome, CaseFailed)
-    if model == "processes":  # one of two processes died; the other still answered
+    if model in FRAMEWORKS:  # the server's own process, or one of its workers, is named
+        died = rf"{re.escape(model)}(\'s serving process \d+ died| \(pid \d+\) was killed by SIGSEGV)"
+        assert re.match(rf"{died}.* during load point closed4", outcome.reason), outcome.reason
+    elif model == "processes":  # one of two processes died; the other still answered
         assert re.match(r"server process \d+ was killed by SIGSEGV during load point closed4", outcome.reason)
     else:
         assert outcome.reason == "the server died during load point closed4 (killed by signal SIGSEGV)"
@@ -399,6 +456,15 @@ def test_a_server_that_hangs_fails_its_case_as_a_timeout(model: str) -> None:
         r"the server stopped answering [\d.]+ s into the window: \d+ of \d+ requests timed out after 1 s"
     )
     assert re.match(pattern, outcome.reason), outcome.reason
+    assert alive(seen) == set()
+
+
+@pytest.mark.parametrize("model", ["threads", "waitress", "gunicorn-gthread"])
+def test_a_hung_thread_leaves_the_others_serving_and_the_case_says_so(model: str) -> None:
+    outcome, seen = run_watched(serve_case(model, "hang"))
+    assert isinstance(outcome, ServeResult)
+    assert outcome.status == "degraded"
+    assert re.fullmatch(r"1 timeout of \d+ requests", outcome.reason or ""), outcome.reason
     assert alive(seen) == set()
 
 

@@ -24,11 +24,22 @@ DESCRIPTOR_MARGIN = 64
 STATUS = "status"
 
 
-def listener() -> socket.socket:
+def listener(reuse_port: bool = False) -> socket.socket:
+    """A socket bound on 127.0.0.1 (port from the OS), listening unless ``reuse_port``:
+    then the server's processes each listen on a socket of their own on its port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    # Accepted connections inherit TCP_NODELAY from the listening socket (Linux). The
+    # suite's models set it on each connection, as asyncio and uvloop do; a server that
+    # writes a response's head and body in two sends and leaves Nagle's algorithm on
+    # (gevent.pywsgi; uvicorn on --fd, whose socket asyncio takes for a Unix one) would
+    # otherwise wait for the client's delayed ACK: 64 ms a request instead of 21.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))  # loopback only
-    sock.listen(4096)
+    if not reuse_port:
+        sock.listen(4096)
     return sock
 
 
@@ -49,7 +60,8 @@ def serve(
     if needed > limit:
         raise CaseFailed(f"the server would need {needed} file descriptors but RLIMIT_NOFILE allows {limit}")
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
-    sock = listener()
+    sock = listener(server_class.reuse_port)
+    port = sock.getsockname()[1]
     server = server_class(workload, case.workers, case.fanout)
     began = time.perf_counter()
     server.start(sock)
@@ -58,7 +70,7 @@ def serve(
         protocol.READY,
         startup_s=time.perf_counter() - began,
         start_method=server.start_method,
-        port=sock.getsockname()[1],
+        port=port,
     )
     try:
         for line in control:

@@ -46,6 +46,11 @@ class Server(abc.ABC):
     family: ClassVar[str] = "others"
     #: Set when the model ignores ``workers`` (the one-at-a-time baseline).
     fixed_workers: ClassVar[int | None] = None
+    #: Whether each process of the model listens on a socket of its own, bound to one
+    #: port with ``SO_REUSEPORT`` so the kernel spreads connections over them. The
+    #: harness then binds the port with ``SO_REUSEPORT`` but does not listen on it (a
+    #: listening socket would take its share of the connections); it only holds the port.
+    reuse_port: ClassVar[bool] = False
 
     def __init__(
         self, workload: Workload, workers: int, fanout: int = 1, options: Mapping[str, Any] | None = None
@@ -118,6 +123,20 @@ class ProcessFamily:
                 process.kill()
                 process.join(timeout=2)
         self.processes = []
+
+
+def own_listener(listener: socket.socket) -> socket.socket:
+    """A listening socket of this process's own on ``listener``'s port (``SO_REUSEPORT``).
+
+    The socket inherited from the parent is closed here: it is not listening, and the
+    port stays bound by the new one."""
+    port = listener.getsockname()[1]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(4096)
+    listener.close()
+    return sock
 
 
 def _child(ready: Any, target: Any, *args: Any) -> None:

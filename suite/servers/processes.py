@@ -4,7 +4,11 @@
   and closes it (gunicorn's "sync worker");
 - ``processes+asyncio`` / ``processes+uvloop``: each process runs an event loop (several
   async workers behind one port, as ``uvicorn --workers`` does), up to
-  :data:`PER_PROCESS_LIMIT` requests at once in each.
+  :data:`PER_PROCESS_LIMIT` requests at once in each;
+- ``processes+reuseport`` / ``processes+uvloop+reuseport``: the same, each process
+  listening on a socket of its own bound to the port with ``SO_REUSEPORT``, so the
+  kernel hashes each new connection to one process instead of waking the processes
+  waiting on one shared socket (gunicorn's ``--reuse-port``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import socket
 from typing import Any
 
 from suite import loops
-from suite.servers import ProcessFamily, Server
+from suite.servers import ProcessFamily, Server, own_listener
 from suite.servers._async import run_loop
 from suite.servers._sync import answer_one
 from suite.servers.http11 import handle
@@ -24,11 +28,15 @@ from suite.workloads import Workload
 PER_PROCESS_LIMIT = 100
 
 
-def _serve_sync(ready: Any, workload: Workload, fanout: int, listener: socket.socket) -> None:
+def _serve_sync(
+    ready: Any, workload: Workload, fanout: int, listener: socket.socket, reuse_port: bool = False
+) -> None:
     """gunicorn's sync worker: a blocking accept (the kernel wakes one idle process per
     connection), one request, ``Connection: close``. Keeping connections alive would
     tie each to one process and queue its requests behind another connection's there."""
     workload.prepare(1)
+    if reuse_port:
+        listener = own_listener(listener)
     listener.setblocking(True)
     ready.wait(timeout=60)
     while True:
@@ -39,8 +47,15 @@ def _serve_sync(ready: Any, workload: Workload, fanout: int, listener: socket.so
 
 
 def _serve_async(
-    ready: Any, use_uvloop: bool, workload: Workload, fanout: int, listener: socket.socket
+    ready: Any,
+    use_uvloop: bool,
+    workload: Workload,
+    fanout: int,
+    listener: socket.socket,
+    reuse_port: bool = False,
 ) -> None:
+    if reuse_port:
+        listener = own_listener(listener)
     run_loop(
         loops.factory(use_uvloop),
         workload,
@@ -60,7 +75,7 @@ class PreforkServer(Server):
 
     def start(self, listener: socket.socket) -> None:
         self._family = ProcessFamily()
-        self._family.spawn(self.workers, _serve_sync, self.workload, self.fanout, listener)
+        self._family.spawn(self.workers, _serve_sync, self.workload, self.fanout, listener, self.reuse_port)
 
     @property
     def start_method(self) -> str | None:
@@ -82,7 +97,9 @@ class PreforkAsyncioServer(PreforkServer):
 
     def start(self, listener: socket.socket) -> None:
         self._family = ProcessFamily()
-        self._family.spawn(self.workers, _serve_async, self.use_uvloop, self.workload, self.fanout, listener)
+        self._family.spawn(
+            self.workers, _serve_async, self.use_uvloop, self.workload, self.fanout, listener, self.reuse_port
+        )
 
 
 class PreforkUvloopServer(PreforkAsyncioServer):
@@ -96,4 +113,24 @@ class PreforkUvloopServer(PreforkAsyncioServer):
         return super().unavailable_reason() or loops.uvloop_missing()
 
 
-SERVERS = [PreforkServer, PreforkAsyncioServer, PreforkUvloopServer]
+class PreforkReusePortServer(PreforkServer):
+    name = "processes+reuseport"
+    summary = "as `processes`, each process listening on a socket of its own (SO_REUSEPORT)"
+    order = 33
+    reuse_port = True
+
+
+class PreforkUvloopReusePortServer(PreforkUvloopServer):
+    name = "processes+uvloop+reuseport"
+    summary = "as `processes+uvloop`, each process listening on a socket of its own (SO_REUSEPORT)"
+    order = 34
+    reuse_port = True
+
+
+SERVERS = [
+    PreforkServer,
+    PreforkAsyncioServer,
+    PreforkUvloopServer,
+    PreforkReusePortServer,
+    PreforkUvloopReusePortServer,
+]
