@@ -158,6 +158,7 @@ def test_registry_names_are_unique_and_ordered() -> None:
         "trio",
         "asyncio+threads",
         "asyncio+processes",
+        "gevent",
         "threads",
         "interpreters",
         "processes",

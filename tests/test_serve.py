@@ -160,10 +160,10 @@ def _serve_with(
 
     cls = registry.server(name)
     server = cls(workload(kind, **params), workers)
-    sock = listener(cls.reuse_port)
+    sock = listener(cls.listens_itself())
+    load.port = sock.getsockname()[1]  # before start: a server that binds itself closes sock
     server.start(sock)
     try:
-        load.port = sock.getsockname()[1]
         return generate(load, "asyncio")
     finally:
         server.stop()
@@ -201,6 +201,8 @@ def test_the_real_servers_are_found() -> None:
         "gunicorn-gevent",
         "waitress",
         "gevent",
+        "granian",
+        "granian-asgi",
     }
 
 
@@ -221,7 +223,7 @@ def test_reuseport_servers_listen_on_a_socket_per_process() -> None:
     # The harness's socket only holds the port; each process accepts on its own.
     cls = registry.server("processes+reuseport")
     server = cls(workload(), 3)
-    sock = listener(reuse_port=True)
+    sock = listener(reserve_only=True)
     server.start(sock)
     try:
         port = sock.getsockname()[1]

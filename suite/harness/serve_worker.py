@@ -24,12 +24,13 @@ DESCRIPTOR_MARGIN = 64
 STATUS = "status"
 
 
-def listener(reuse_port: bool = False) -> socket.socket:
-    """A socket bound on 127.0.0.1 (port from the OS), listening unless ``reuse_port``:
-    then the server's processes each listen on a socket of their own on its port."""
+def listener(reserve_only: bool = False) -> socket.socket:
+    """A socket bound on 127.0.0.1 (port from the OS), listening unless ``reserve_only``:
+    then it only holds the port, with ``SO_REUSEPORT``, for a server that listens on
+    sockets of its own (see :attr:`suite.servers.Server.listens_itself`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
+    if reserve_only:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # Accepted connections inherit TCP_NODELAY from the listening socket (Linux). The
     # suite's models set it on each connection, as asyncio and uvloop do; a server that
@@ -38,7 +39,7 @@ def listener(reuse_port: bool = False) -> socket.socket:
     # otherwise wait for the client's delayed ACK: 64 ms a request instead of 21.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))  # loopback only
-    if not reuse_port:
+    if not reserve_only:
         sock.listen(4096)
     return sock
 
@@ -60,7 +61,7 @@ def serve(
     if needed > limit:
         raise CaseFailed(f"the server would need {needed} file descriptors but RLIMIT_NOFILE allows {limit}")
     workload = workload_class(workload_class.Params.model_validate(case.params), endpoint, scratch)
-    sock = listener(server_class.reuse_port)
+    sock = listener(server_class.listens_itself())
     port = sock.getsockname()[1]
     server = server_class(workload, case.workers, case.fanout)
     began = time.perf_counter()

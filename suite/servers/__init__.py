@@ -51,6 +51,10 @@ class Server(abc.ABC):
     #: harness then binds the port with ``SO_REUSEPORT`` but does not listen on it (a
     #: listening socket would take its share of the connections); it only holds the port.
     reuse_port: ClassVar[bool] = False
+    #: Whether the server binds the port itself (granian takes an address, not a
+    #: socket): the model closes the harness's socket, which only reserved the port,
+    #: just before its server binds it.
+    binds_itself: ClassVar[bool] = False
 
     def __init__(
         self, workload: Workload, workers: int, fanout: int = 1, options: Mapping[str, Any] | None = None
@@ -59,6 +63,11 @@ class Server(abc.ABC):
         self.workers = workers
         self.fanout = fanout
         self.options = dict(options or {})
+
+    @classmethod
+    def listens_itself(cls) -> bool:
+        """Whether the harness's socket only reserves the port (it does not listen)."""
+        return cls.reuse_port or cls.binds_itself
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -102,11 +102,15 @@ class CommandServer(Server):
             **os.environ,
             **app_env(self.workload, self.fanout, self._ready_dir),
             "SUITE_SERVE_CONCURRENCY": str(self.concurrency()),
+            # This process's import path, so the pickled workload (a user's module's
+            # callable, say) unpickles in the server's processes too.
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         }
+        command = self.command(listener)  # may close it (a server that binds itself)
         self._proc = subprocess.Popen(
-            [sys.executable, *self.command(listener)],
+            [sys.executable, *command],
             env=env,
-            pass_fds=(listener.fileno(),),
+            pass_fds=(listener.fileno(),) if listener.fileno() >= 0 else (),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,

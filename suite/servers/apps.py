@@ -106,6 +106,14 @@ def wsgi(concurrency: int | None = None) -> WsgiApp:
     return WsgiApp(workload, fanout, threads)
 
 
+def wsgi_prepared() -> WsgiApp:
+    """The WSGI app, prepared in the process that loads it (granian loads its target in
+    each worker process, and has no hook after the fork as gunicorn has)."""
+    app = wsgi()
+    app.prepare()
+    return app
+
+
 class AsgiApp:
     """The handler as an ASGI application; its lifespan prepares the workload."""
 
