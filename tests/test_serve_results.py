@@ -121,7 +121,20 @@ def test_threads_for_web_servers_is_checked_per_serve_scenario() -> None:
     )
     only_io = types.SimpleNamespace(measurements=measurements(INFOS), unmeasured=[])
     assert threads_for_web_servers(Measurements(only_io, FEEDS)).verdict.startswith("False here")  # type: ignore[arg-type]
-    assert verdict.evidence[0].startswith("serve-io: threads (8 workers), held 400 req/s")
+    assert verdict.evidence[0].startswith("serve-io: best thread server threads (8 workers), held 400 req/s")
+    # A real thread server counts as a thread server: waitress holding asyncio's rate
+    # settles serve-io the other way; a real event-loop server is another model.
+    waitress = [
+        info("waitress", 64, "closed", 64, 880.0, 70.0),
+        info("waitress", 64, "open", 800, 800.0, 45.0),
+    ]
+    with_waitress = types.SimpleNamespace(measurements=measurements(INFOS + waitress), unmeasured=[])
+    found = threads_for_web_servers(Measurements(with_waitress, FEEDS))  # type: ignore[arg-type]
+    assert found.verdict == "True here: a thread pool served as well as any model in serve-io"
+    assert found.evidence[0].startswith("serve-io: best thread server waitress (64 workers)")
+    aiohttp = [info("aiohttp", 8, "closed", 64, 2000.0, 30.0), info("aiohttp", 8, "open", 1600, 1600.0, 20.0)]
+    beaten = types.SimpleNamespace(measurements=measurements(INFOS + waitress + aiohttp), unmeasured=[])
+    assert threads_for_web_servers(Measurements(beaten, FEEDS)).verdict.startswith("False here")  # type: ignore[arg-type]
     missing = threads_for_web_servers(
         Measurements(types.SimpleNamespace(measurements=[], unmeasured=[]), FEEDS)
     )  # type: ignore[arg-type]
