@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -386,6 +386,28 @@ async def _inject_async(kind: str, index: int) -> None:
     while True:
         with contextlib.suppress(BaseException):  # swallowing cancellation is the point
             await anyio.sleep(3600)
+
+
+class WaitsOnLoop(Workload):
+    """A kind whose tasks wait with the running loop's own sleep (anyio's: asyncio's or
+    trio's) on event loops, and with ``time.sleep`` elsewhere."""
+
+    _async_sleep: Callable[[float], Awaitable[None]]
+
+    def prepare(self, concurrency: int) -> None:
+        # Imported here, in the worker, so that loading scenarios does not import anyio
+        # before pytest.
+        import anyio
+
+        self._async_sleep = anyio.sleep
+
+    async def prepare_async(self, concurrency: int) -> None:
+        self.prepare(concurrency)
+        # anyio loads the running loop's backend at its first call, about 20 ms of CPU.
+        # Paid here, not by a first request: 64 prefork processes paying it at once
+        # inside a load point's short warm-up held 2 cores for most of a second (p99 over
+        # 600 ms at 800 req/s, where the same processes, warm, answered within 23 ms).
+        await self._async_sleep(0)
 
 
 class SharedState(Workload):

@@ -4,13 +4,12 @@ part holds the GIL, so only processes (or a free-threaded build) run it in paral
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import Field
 
 from suite.tasks import cpu_task
-from suite.workloads import ROUGH_LOOP_S, Workload, WorkloadParams, sleep_at_least
+from suite.workloads import ROUGH_LOOP_S, WaitsOnLoop, WorkloadParams, sleep_at_least
 
 
 class MixedParams(WorkloadParams):
@@ -19,17 +18,11 @@ class MixedParams(WorkloadParams):
     iterations: int = Field(ge=1, le=10**9, description="pure-Python loop iterations after the wait")
 
 
-class MixedWorkload(Workload):
+class MixedWorkload(WaitsOnLoop):
     kind = "mixed"
     Params = MixedParams
     summary = "each task waits, then runs a pure-Python loop (a handler: query, then render)"
     params: MixedParams
-    _async_sleep: Callable[[float], Awaitable[None]]
-
-    def prepare(self, concurrency: int) -> None:
-        import anyio  # the running loop's own sleep, asyncio's or trio's
-
-        self._async_sleep = anyio.sleep
 
     def rough_task_s(self) -> tuple[float, float]:
         return self.params.latency_ms / 1000, self.params.iterations * ROUGH_LOOP_S

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import Field
 
-from suite.workloads import Workload, WorkloadParams, sleep_at_least
+from suite.workloads import WaitsOnLoop, WorkloadParams, sleep_at_least
 
 
 class SleepParams(WorkloadParams):
@@ -16,19 +15,11 @@ class SleepParams(WorkloadParams):
     latency_ms: float = Field(ge=0, le=60_000, description="how long each task waits")
 
 
-class SleepWorkload(Workload):
+class SleepWorkload(WaitsOnLoop):
     kind = "sleep"
     Params = SleepParams
     summary = "each task only waits (time.sleep / the loop's sleep)"
     params: SleepParams
-    _async_sleep: Callable[[float], Awaitable[None]]
-
-    def prepare(self, concurrency: int) -> None:
-        # anyio.sleep is the running loop's own sleep (asyncio's or trio's). Imported here,
-        # in the worker, so that loading scenarios does not import anyio before pytest.
-        import anyio
-
-        self._async_sleep = anyio.sleep
 
     def rough_task_s(self) -> tuple[float, float]:
         return self.params.latency_ms / 1000, 0.0
