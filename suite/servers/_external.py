@@ -71,8 +71,10 @@ class CommandServer(Server):
 
     #: The packages the command needs (their absence makes the model unavailable).
     packages: ClassVar[tuple[str, ...]] = ()
-    #: The signal the server stops on cleanly.
+    #: The signal the server stops on cleanly, and how long it may take before the
+    #: rest of its tree is killed (nothing is measured after a load point).
     stop_signal: ClassVar[signal.Signals] = signal.SIGTERM
+    stop_grace_s: ClassVar[float] = STOP_GRACE_S
     _proc: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
     _ready_dir: str | None = None
@@ -171,7 +173,7 @@ class CommandServer(Server):
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(self.stop_signal)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=STOP_GRACE_S)
+                proc.wait(timeout=self.stop_grace_s)
             for member in tree:  # what the server did not stop itself
                 with contextlib.suppress(psutil.NoSuchProcess):
                     member.kill()
