@@ -191,3 +191,20 @@ def test_compare_keys_serve_cases_by_load_point(make_run) -> None:  # type: igno
 @pytest.mark.parametrize("status", ["failed", "timeout"])
 def test_a_failed_load_point_is_named_in_capitals(status: str) -> None:
     assert loadpoints.cell(CaseRecord(status=status)) == status.upper()
+
+
+def test_the_summary_says_what_each_server_spends_per_request() -> None:
+    # 0.6 s of the server's CPU over 1.2 s (window and warm-up) at 1,000 answers a
+    # second: 0.5 ms a request.
+    load = {"duration_s": 1.0, "warmup_s": 0.2}
+    costly = info("waitress", 8, "closed", 64, 1000.0, 50.0, server_cpu_s=0.6)
+    costly.load = costly.load.model_copy(update=load)  # type: ignore[union-attr]
+    cheap = info("threads", 8, "closed", 64, 1000.0, 50.0, server_cpu_s=0.18)
+    cheap.load = cheap.load.model_copy(update=load)  # type: ignore[union-attr]
+    assert loadpoints.cpu_per_request_ms(costly) == pytest.approx(0.5)
+    lines = summary.render([costly, cheap], [], ["threads", "waitress"])
+    at = lines.index("  the server's CPU per answered request, ms (all its processes; warm-up included)")
+    assert lines[at + 2].split() == ["threads", "w8", "0.15"]
+    assert lines[at + 3].split() == ["waitress", "w8", "0.50"]
+    # Without the server's CPU there is nothing to say.
+    assert not any("CPU per answered request" in line for line in summary.render(INFOS, [], ["asyncio"]))

@@ -32,6 +32,23 @@ def cell(record: CaseRecord) -> str:
     return text + ("!" if record.status == "degraded" else "")
 
 
+def cpu_per_request_ms(record: CaseRecord) -> float | None:
+    """The server's CPU per answered request, in ms: its whole process tree's CPU over the
+    warm-up and the window, over the requests answered at the window's rate in that time.
+    What a server costs per request beyond the handler's own work (the kernel's 10 ms
+    ticks are a few microseconds a request at these rates)."""
+    if not record.measured or record.load is None or not record.achieved_rps or record.server_cpu_s is None:
+        return None
+    seconds = (record.load.duration_s or 0.0) + (record.load.warmup_s or 0.0)
+    answered = record.achieved_rps * seconds
+    return 1000 * record.server_cpu_s / answered if answered else None
+
+
+def _cpu_cell(record: CaseRecord) -> str:
+    ms = cpu_per_request_ms(record)
+    return "" if ms is None else f"{ms:.2f}"
+
+
 def sustained(records: Sequence[CaseRecord]) -> dict[tuple[str, int], float | None]:
     """Per model and workers: the highest open-loop rate answered in full (95%) within the
     SLO, ``None`` if none was; only for runs with an SLO and open load points."""
@@ -85,6 +102,13 @@ def summary_lines(scenario: str, records: Sequence[CaseRecord], model_order: Seq
         for m, w in _case_order(records, model_order)
     ]
     lines += _grid(["case", *points], rows)
+    costs = [
+        [f"{m} w{w}", *(_cpu_cell(by_key[(m, w, p)]) if (m, w, p) in by_key else "" for p in points)]
+        for m, w in _case_order(records, model_order)
+    ]
+    if any(any(c) for c in (row[1:] for row in costs)):
+        lines.append("  the server's CPU per answered request, ms (all its processes; warm-up included)")
+        lines += _grid(["case", *points], costs)
     rates = sustained(records)
     if rates and slo:
         held = sorted(rates.items(), key=lambda kv: -(kv[1] or 0))
