@@ -273,8 +273,41 @@ def test_servers_listen_on_loopback_only() -> None:
         assert host == "127.0.0.1"
         assert port > 0
         assert sock.family == socket.AF_INET
+        # Accepted connections inherit it: no server waits on the client's delayed ACK.
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         sock.close()
+
+
+def test_a_reserved_port_is_bound_but_not_listened_on() -> None:
+    sock = listener(reserve_only=True)
+    try:
+        port = sock.getsockname()[1]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("kind", ["sleep", "mixed"])
+def test_waiting_kinds_load_the_loops_sleep_while_prepared(kind: str) -> None:
+    # anyio imports its asyncio backend at the first sleep (20 ms of CPU): in prepare,
+    # not in the first request a fresh server process answers.
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from suite.spec import registry\n"
+        f"cls = registry.workload({kind!r})\n"
+        "w = cls(cls.Params.model_validate({'tasks': 1, 'latency_ms': 1, 'iterations': 1}))\n"
+        "before = 'anyio._backends._asyncio' in sys.modules\n"
+        "asyncio.run(w.prepare_async(1))\n"
+        "print(before, 'anyio._backends._asyncio' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 # Scenario keys.

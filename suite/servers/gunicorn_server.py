@@ -19,7 +19,6 @@ then prepares its own workload) and the handler as a WSGI app
 
 from __future__ import annotations
 
-import signal
 import socket
 from typing import ClassVar
 
@@ -36,8 +35,6 @@ class GunicornSync(CommandServer):
     family = "processes"
     packages: ClassVar[tuple[str, ...]] = ("gunicorn",)
     worker_class: ClassVar[str] = "sync"
-    #: gunicorn's quick shutdown (TERM waits for requests in flight; the load is over).
-    stop_signal = signal.SIGQUIT
     reuse_port: ClassVar[bool] = False
 
     def processes(self) -> int:

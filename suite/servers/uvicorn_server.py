@@ -26,8 +26,6 @@ class Uvicorn(CommandServer):
     family = "processes"
     packages: ClassVar[tuple[str, ...]] = ("uvicorn", "uvloop")
     loop: ClassVar[str] = "uvloop"
-    #: uvicorn's supervisor took 2.2 s to stop 2 workers on SIGTERM (1 worker: 0.2 s).
-    stop_grace_s = 0.5
 
     def processes(self) -> int:
         return self.workers

@@ -13,8 +13,8 @@ from suite.spec.scenario import Scenario
 
 #: What ``--quick`` keeps of a scenario: "does everything run, and roughly who wins" in
 #: about a minute on 2 cores. Every model runs; of the scenario's worker counts, the
-#: fewest and the most (capped); of a serve scenario's, the most, under its closed load
-#: points and its highest open rate. Each kind also cuts each task's work (its
+#: fewest and the most (capped); of a serve scenario's, the most (capped), under its
+#: closed load points and its highest open rate. Each kind also cuts each task's work (its
 #: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter, waits at most 50 ms).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
@@ -196,7 +196,9 @@ def build_serve(scenario: Scenario, overrides: Overrides = Overrides()) -> list[
         fixed = registry.server(model).fixed_workers
         levels = _levels(scenario, overrides, fixed)
         if overrides.quick and fixed is None and not overrides.workers:
-            levels = levels[-1:]  # a quick look at serving: the most workers only
+            # A quick look at serving: the most workers only, capped (uvicorn spawned
+            # its 64 processes in about 10 s, twice a scenario).
+            levels = [min(levels[-1], QUICK_MAX_WORKERS)]
         for workers in levels:
             cases += [
                 dataclasses.replace(
