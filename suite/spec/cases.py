@@ -14,7 +14,7 @@ from suite.spec.scenario import Scenario
 #: What ``--quick`` keeps of a scenario: "does everything run, and roughly who wins" in
 #: about a minute on 2 cores. Every model runs; of the scenario's worker counts, the
 #: fewest and the most (capped); of a serve scenario's, the most (capped), under its
-#: closed load points and its highest open rate. Each kind also cuts each task's work (its
+#: highest open rate (its closed load points where it has no open load). Each kind also cuts each task's work (its
 #: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter, waits at most 50 ms).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
@@ -138,7 +138,8 @@ def _levels(scenario: Scenario, overrides: Overrides, fixed: int | None) -> list
 
 def load_points(scenario: Scenario, quick: bool = False) -> list[dict[str, Any]]:
     """A serve scenario's load points: closed ones (by connections), then open ones (by
-    rate). ``quick`` shortens each window and keeps, of the open rates, the highest."""
+    rate). ``quick`` shortens each window and keeps the highest open rate alone (the
+    closed points where there is no open load)."""
     load = scenario.load
     if load is None:
         return []
@@ -148,7 +149,10 @@ def load_points(scenario: Scenario, quick: bool = False) -> list[dict[str, Any]]
         "timeout_s": load.timeout_s,
     }
     points = []
-    for connections in load.closed.connections if load.closed else ():
+    # A quick look keeps one point where the scenario has an open load: its highest rate,
+    # the one that decides which models hold their SLO (serving dominated a quick run).
+    closed = load.closed.connections if load.closed and not (quick and load.open) else ()
+    for connections in closed:
         points.append(
             {"mode": "closed", "connections": connections, "label": f"closed{connections}", **common}
         )
