@@ -290,8 +290,11 @@ def test_a_reserved_port_is_bound_but_not_listened_on() -> None:
         sock.close()
 
 
-@pytest.mark.parametrize("kind", ["sleep", "mixed"])
-def test_waiting_kinds_load_the_loops_sleep_while_prepared(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("sleep", {"tasks": 1, "latency_ms": 1}), ("mixed", {"tasks": 1, "latency_ms": 1, "iterations": 1})],
+)
+def test_waiting_kinds_load_the_loops_sleep_while_prepared(kind: str, params: dict[str, int]) -> None:
     # anyio imports its asyncio backend at the first sleep (20 ms of CPU): in prepare,
     # not in the first request a fresh server process answers.
     import subprocess
@@ -301,7 +304,7 @@ def test_waiting_kinds_load_the_loops_sleep_while_prepared(kind: str) -> None:
         "import asyncio, sys\n"
         "from suite.spec import registry\n"
         f"cls = registry.workload({kind!r})\n"
-        "w = cls(cls.Params.model_validate({'tasks': 1, 'latency_ms': 1, 'iterations': 1}))\n"
+        f"w = cls(cls.Params.model_validate({params!r}))\n"
         "before = 'anyio._backends._asyncio' in sys.modules\n"
         "asyncio.run(w.prepare_async(1))\n"
         "print(before, 'anyio._backends._asyncio' in sys.modules)\n"
