@@ -37,6 +37,12 @@ LOG_TAIL_BYTES = 1500
 LOG_TAIL_LINES = 3
 
 
+#: What each process of a prefork event-loop server sizes its workload's clients for
+#: (uvicorn and granian do not cap requests in flight; the suite's own prefork event
+#: loops allow 100 each).
+PER_PROCESS_CONCURRENCY = 100
+
+
 def missing(*packages: str) -> str | None:
     """Why a model built on ``packages`` cannot run here (the install line), or ``None``."""
     absent = [p for p in packages if importlib.util.find_spec(p) is None]
@@ -181,3 +187,19 @@ class CommandServer(Server):
         if self._ready_dir is not None:
             shutil.rmtree(self._ready_dir, ignore_errors=True)
             self._ready_dir = None
+
+
+class LoopPerProcess(CommandServer):
+    """A server that spawns ``workers`` processes, each an event loop (uvicorn, granian's ASGI)."""
+
+    family = "processes"
+
+    def processes(self) -> int:
+        return self.workers
+
+    def concurrency(self) -> int:
+        return PER_PROCESS_CONCURRENCY
+
+    @property
+    def start_method(self) -> str | None:
+        return "spawn" if self.workers > 1 else None

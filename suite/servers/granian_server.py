@@ -15,9 +15,7 @@ from __future__ import annotations
 import socket
 from typing import ClassVar
 
-from suite.servers._external import CommandServer, port_of
-
-PER_PROCESS_CONCURRENCY = 100
+from suite.servers._external import CommandServer, LoopPerProcess, port_of
 
 
 class Granian(CommandServer):
@@ -59,22 +57,11 @@ class Granian(CommandServer):
         ]
 
 
-class GranianAsgi(Granian):
+class GranianAsgi(LoopPerProcess, Granian):
     name = "granian-asgi"
     summary = "granian (Rust I/O), ASGI: `workers` processes, a uvloop event loop each"
     order = 71
-    family = "processes"
     packages = ("granian", "uvloop")
-
-    def processes(self) -> int:
-        return self.workers
-
-    def concurrency(self) -> int:
-        return PER_PROCESS_CONCURRENCY
-
-    @property
-    def start_method(self) -> str | None:
-        return "spawn" if self.workers > 1 else None
 
     def settings(self) -> list[str]:
         return [

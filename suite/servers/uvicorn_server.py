@@ -12,30 +12,15 @@ from __future__ import annotations
 import socket
 from typing import ClassVar
 
-from suite.servers._external import CommandServer
-
-#: What each process sizes its workload's clients for (uvicorn does not cap requests in
-#: flight by default; the prefork async models allow 100 per process).
-PER_PROCESS_CONCURRENCY = 100
+from suite.servers._external import LoopPerProcess
 
 
-class Uvicorn(CommandServer):
+class Uvicorn(LoopPerProcess):
     name = "uvicorn"
     summary = "uvicorn on uvloop and httptools: `workers` processes (--workers), an event loop each"
     order = 50
-    family = "processes"
     packages: ClassVar[tuple[str, ...]] = ("uvicorn", "uvloop")
     loop: ClassVar[str] = "uvloop"
-
-    def processes(self) -> int:
-        return self.workers
-
-    def concurrency(self) -> int:
-        return PER_PROCESS_CONCURRENCY
-
-    @property
-    def start_method(self) -> str | None:
-        return "spawn" if self.workers > 1 else None
 
     def command(self, listener: socket.socket) -> list[str]:
         return [

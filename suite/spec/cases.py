@@ -12,10 +12,11 @@ from suite.spec import registry
 from suite.spec.scenario import Scenario
 
 #: What ``--quick`` keeps of a scenario: "does everything run, and roughly who wins" in
-#: about a minute on 2 cores. Every model runs; of the scenario's worker counts, the
+#: about two minutes on 2 cores. Every model runs; of the scenario's worker counts, the
 #: fewest and the most (capped); of a serve scenario's, the most (capped), under its
-#: highest open rate (its closed load points where it has no open load). Each kind also cuts each task's work (its
-#: ``Params.quick``: iterations, repeats, bytes and latencies to a quarter, waits at most 50 ms).
+#: highest open rate (its closed load points where it has no open load). Each kind
+#: also cuts each task's work (its ``Params.quick``: iterations, repeats, bytes and
+#: latencies to a quarter, waits at most 50 ms).
 QUICK_ROUNDS = 2
 QUICK_WARMUP = 1
 QUICK_MAX_TASKS = 64
