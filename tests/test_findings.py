@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -401,3 +402,39 @@ def test_cases_measured_at_different_moments_need_25_percent_to_part(
     (standing,) = [s for s in standings if s.scenario == "fanout-10k"]
     assert standing.winner.model == "uvloop"
     assert [m.model for m in standing.ties()] == (["asyncio"] if tied else [])
+
+
+def test_database_drivers_are_judged_at_each_models_best_pool_and_say_where_they_stopped_gaining(
+    tmp_path: Path,
+) -> None:
+    reads = [
+        case("db-read", "sequential", 1, 1.0),
+        case("db-read", "asyncio", 4, 0.40),
+        case("db-read", "asyncio", 16, 0.20),
+        case("db-read", "asyncio", 64, 0.20),
+        case("db-read", "threads", 4, 0.45),
+        case("db-read", "threads", 16, 0.30),
+        case("db-read", "threads", 64, 0.29),
+    ]
+    path = _with(run_file(tmp_path), reads, [])
+    ms = findings.Measurements(history.read_run(path), FEEDS)
+    verdict = findings.async_drivers_beat_threads(ms)
+    assert verdict.verdict.startswith("True here: db-read (threads' best x1.")
+    assert "db-read: each model stopped gaining (by median) at workers: asyncio at 16, threads at 16" in (
+        verdict.evidence
+    )
+    # Threads as fast as asyncio at their best: not a win for either.
+    even = [*reads[:4], case("db-read", "threads", 16, 0.2), case("db-read", "threads", 64, 0.2)]
+    ms = findings.Measurements(history.read_run(_with(run_file(tmp_path), even, [])), FEEDS)
+    assert findings.async_drivers_beat_threads(ms).verdict.startswith("Not settled")
+    ms = findings.Measurements(history.read_run(run_file(tmp_path)), FEEDS)
+    assert findings.async_drivers_beat_threads(ms).verdict == "Not measured in this run"
+
+
+def test_a_model_stopped_gaining_where_the_next_pool_size_was_not_clearly_faster() -> None:
+    def m(workers: int, median: float) -> Any:
+        return types.SimpleNamespace(workers=workers, median=median)
+
+    assert findings.stopped_gaining([m(1, 1.0), m(4, 0.3), m(16, 0.29), m(64, 0.1)]) == 4
+    assert findings.stopped_gaining([m(1, 1.0), m(4, 0.5), m(16, 0.25)]) == 16
+    assert findings.stopped_gaining([m(4, 0.5)]) is None

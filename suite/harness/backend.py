@@ -90,12 +90,16 @@ class Backend:
 class Backends:
     """The backends of one run, each started when a case first needs it."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, given: dict[str, dict[str, Any]] | None = None) -> None:
         self.python = python
         self._running: dict[str, Backend] = {}
         self._failed: dict[str, BackendError] = {}
+        #: Endpoints the user gave (``--postgres DSN``): used as they are, never started.
+        self._given = dict(given or {})
 
     def endpoint(self, name: str) -> dict[str, Any]:
+        if name in self._given:
+            return self._given[name]
         if name in self._failed:  # one failed start fails every case that needs it, fast
             raise self._failed[name]
         backend = self._running.get(name)

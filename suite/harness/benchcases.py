@@ -154,7 +154,7 @@ def _work_count(config: pytest.Config, case: Case, python: Interpreter, record: 
 
 def _backend_death(config: pytest.Config, case: Case) -> str | None:
     """Why the case's server is gone, if it died while the case ran (never restarted)."""
-    if registry.workload(case.kind).backend is None:
+    if registry.workload(case.kind).backend_for(case.params) is None:
         return None
     try:
         groups.endpoint(config, case)

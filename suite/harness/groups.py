@@ -46,7 +46,7 @@ def alone_reason(case: Case) -> str | None:
 
 def endpoint(config: pytest.Config, case: Case) -> dict[str, Any] | None:
     """Where the case's backend listens (started on first use); raises :class:`BackendError`."""
-    backend = registry.workload(case.kind).backend
+    backend = registry.workload(case.kind).backend_for(case.params)
     return None if backend is None else config.stash[BACKENDS].endpoint(backend)
 
 

@@ -101,6 +101,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="ADDRESS",
     ),
     Option(
+        "postgres",
+        "a PostgreSQL server for the db kind's engine: postgres, e.g. postgresql://user@host:5432/db "
+        "(default: a throwaway cluster the suite starts and removes, where PostgreSQL is installed)",
+        metavar="DSN",
+    ),
+    Option(
         "python",
         "interpreter that runs the workers; repeat it to run every case under each (default: this one)",
         repeat=True,

@@ -249,7 +249,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OUTCOMES] = []
     config.stash[RECORDS] = {}
     config.stash[COUNTS] = {}
-    config.stash[BACKENDS] = Backends()
+    postgres = options.value(config, "postgres")
+    config.stash[BACKENDS] = Backends(
+        given={"pgbackend": {"dsn": postgres, "given": True}} if postgres else None
+    )
     config.add_cleanup(config.stash[BACKENDS].close)
     results: Path | None = options.value(config, "results")
     if results is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -107,6 +108,79 @@ def _missing(claim: str, ms: Measurements, *needs: tuple[str, str]) -> Verdict:
         return Verdict(claim, "Not measured in this run", [f"needs scenario(s): {', '.join(names)}"])
     wanted = "; ".join(f"feeds: [{{claim: {claim_id}, role: {role}}}]" for claim_id, role in needs)
     return Verdict(claim, "Not measured in this run", [f"needs a scenario whose file says {wanted}"])
+
+
+def stopped_gaining(cases: Sequence[Measurement]) -> int | None:
+    """The worker count (pool size) past which a model's median stopped falling by more
+    than the practical floor: its best count, or the first whose next is not clearly
+    faster. ``None`` with fewer than two counts."""
+    ranked = sorted((m for m in cases if m.workers), key=lambda m: m.workers or 0)
+    if len(ranked) < 2:
+        return None
+    for here, there in itertools.pairwise(ranked):
+        if there.median > here.median * (1 - paired.FLOOR):
+            return here.workers
+    return ranked[-1].workers
+
+
+def async_drivers_beat_threads(ms: Measurements) -> Verdict:
+    claim, key = "asyncio drivers beat a thread pool for database work", "async-drivers-beat-threads"
+    scenarios = [s for s in ms.feeds.fed(key, "db") if s in ms.by_scenario]
+    if not scenarios:
+        return _missing(claim, ms, (key, "db"))
+    evidence: list[str] = []
+    wins: list[str] = []
+    losses: list[str] = []
+    unsure: list[str] = []
+    line = 1 + paired.FLOOR
+    for scenario in scenarios:
+        cases = ms.by_scenario[scenario]
+        models = sorted({m.model for m in cases if m.model != "sequential"})
+        plateaus = []
+        for model in models:
+            mine = [m for m in cases if m.model == model]
+            where = stopped_gaining(mine)
+            if where is not None:
+                plateaus.append(f"{model} at {where}")
+        if plateaus:
+            stops = ", ".join(plateaus)
+            evidence.append(f"{scenario}: each model stopped gaining (by median) at workers: {stops}")
+        levels = sorted({m.workers for m in cases if m.model in ("asyncio", "threads") and m.workers})
+        ratios = {}
+        for w in levels:
+            a, t = ms.at(scenario, "asyncio", w), ms.at(scenario, "threads", w)
+            if a is not None and t is not None:
+                ratios[w] = paired.slower(a, t)
+        if not ratios:
+            continue
+        evidence.append(
+            f"{scenario}, paired by cycle: threads take "
+            + ", ".join(f"{r} at {w}" for w, r in ratios.items())
+            + " as long as asyncio"
+        )
+        best_a, best_t = ms.best(scenario, "asyncio"), ms.best(scenario, "threads")
+        if best_a is None or best_t is None:
+            continue
+        # Each model at its own best pool size: what a user tuning both would compare.
+        ratio = paired.slower(best_a, best_t)
+        if ratio.above(line):
+            wins.append(f"{scenario} (threads' best {ratio} as long as asyncio's best)")
+        elif ratio.below(1 / line):
+            losses.append(f"{scenario} (threads' best {ratio} as long as asyncio's best)")
+        else:
+            unsure.append(f"{scenario} ({ratio})")
+    if not (wins or losses or unsure):
+        return Verdict(claim, "Not measured in this run", evidence or ["no asyncio and threads cases"])
+    if wins and not (losses or unsure):
+        verdict = f"True here: {'; '.join(wins)}"
+    elif losses and not (wins or unsure):
+        verdict = f"False here: a thread pool was faster in {'; '.join(losses)}"
+    else:
+        verdict = (
+            f"{NOT_SETTLED}: asyncio ahead in {'; '.join(wins) or 'none'}, threads ahead in "
+            f"{'; '.join(losses) or 'none'}, within x{line:.2f} in {'; '.join(unsure) or 'none'}"
+        )
+    return Verdict(claim, verdict, evidence)
 
 
 def threads_never_parallel(ms: Measurements) -> Verdict:
@@ -528,6 +602,7 @@ CLAIMS: tuple[Callable[[Measurements], Verdict], ...] = (
     processes_faster_for_cpu,
     threads_are_for_io,
     asyncio_beats_threads,
+    async_drivers_beat_threads,
     threads_for_web_servers,
     processes_cost_memory,
     work_goes_on,

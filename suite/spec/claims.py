@@ -42,6 +42,10 @@ CLAIMS: dict[str, Claim] = {
             "tiny-tasks": "near-empty tasks, with processes and sequential (dispatch cost)",
         },
     ),
+    "async-drivers-beat-threads": Claim(
+        "asyncio drivers beat a thread pool for database work",
+        {"db": "database queries at several worker counts, with asyncio and threads (label: what they do)"},
+    ),
     "threads-are-for-io": Claim(
         "Threads are for I/O", {"io": "tasks that wait (sleep, network, disk), with threads"}
     ),

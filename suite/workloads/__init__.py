@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
@@ -138,6 +138,13 @@ class Workload(abc.ABC):
     summary: ClassVar[str]
     #: A server the parent must run for this kind (module ``suite.<backend>``), if any.
     backend: ClassVar[str | None] = None
+
+    @classmethod
+    def backend_for(cls, params: Mapping[str, Any]) -> str | None:
+        """The server a workload with these (raw) parameters needs: :attr:`backend`, or
+        none for a kind that needs one only with some parameters (``db`` on SQLite)."""
+        return cls.backend
+
     #: Async libraries :meth:`run_task_async` works under (its clients may tie it to one).
     async_libraries: ClassVar[frozenset[str]] = frozenset({"asyncio", "trio"})
 
