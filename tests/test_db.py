@@ -145,3 +145,37 @@ def test_a_stopped_cluster_leaves_no_process_and_no_folder() -> None:
     _, alive = psutil.wait_procs(tree, timeout=10)
     assert alive == []
     assert not folder.exists()
+
+
+@needs_postgres
+def test_a_server_answers_from_the_database_and_its_cpu_is_counted(postgres: dict[str, Any]) -> None:
+    from suite.harness.serve_case import record, run_serve_case
+    from suite.spec.cases import Case
+
+    def serve(model: str) -> Any:
+        case = Case(
+            scenario="serve-db-test",
+            model=model,
+            workers=4,
+            kind="db",
+            params={"tasks": 16, "engine": "postgres", "rows": 500, "queries": 3},
+            rounds=1,
+            warmup=0,
+            timeout_s=30,
+            interleave=False,
+            mode="serve",
+            load={
+                "mode": "closed",
+                "connections": 8,
+                "label": "closed8",
+                "duration_s": 0.5,
+                "warmup_s": 0.1,
+                "timeout_s": 2,
+            },
+        )
+        return record(run_serve_case(case, endpoint=postgres))
+
+    threads, loop = serve("threads"), serve("uvloop")
+    assert threads.status == loop.status == "ok"
+    assert threads.checksum == loop.checksum is not None
+    assert (threads.backend_cpu_s or 0) > 0

@@ -40,6 +40,7 @@ class ServeResult:
     env: dict[str, Any]
     server_cpu_s: float
     peak_rss_bytes: int
+    backend_cpu_s: float | None = None
     memory: dict[str, Any] = field(default_factory=dict)
     status: str = "ok"
     reason: str | None = None
@@ -178,9 +179,16 @@ def run_serve_case(
     try:
         session.start()
         pid = session.hello["pid"]
+        backend_pid = (endpoint or {}).get("pid")
+        backend_before = _tree_cpu_s(int(backend_pid)) if backend_pid else None
         cpu_before = _tree_cpu_s(pid)
         report = run_generator(generator_job(case, session.ready["port"]), session.sampler.sample)
         server_cpu_s = _tree_cpu_s(pid) - cpu_before
+        backend_cpu_s = (
+            _tree_cpu_s(int(backend_pid)) - backend_before
+            if backend_pid and backend_before is not None
+            else None
+        )
         if session.proc.poll() is not None:
             raise CaseFailed(
                 f"the server died during load point {case.load_label} "
@@ -202,6 +210,7 @@ def run_serve_case(
         start_method=session.ready["start_method"],
         env=session.hello["env"],
         server_cpu_s=server_cpu_s,
+        backend_cpu_s=backend_cpu_s,
         peak_rss_bytes=max(session.sampler.peak, done.get("rss_end_bytes") or 0),
         memory={k: done.get(k) for k in ("uss_bytes", "pss_bytes")},
         status=status,
@@ -247,6 +256,7 @@ def record(result: ServeResult) -> CaseRecord:
         errors=report.errors,
         server_cpu_s=result.server_cpu_s,
         generator_cpu_s=report.generator_cpu_s,
+        backend_cpu_s=result.backend_cpu_s,
         generator_lag_ms_p99=report.lag_ms.get("p99"),
         generator_limited=report.generator_limited,
         connections_opened=report.connections_opened,

@@ -32,21 +32,25 @@ def cell(record: CaseRecord) -> str:
     return text + ("!" if record.status == "degraded" else "")
 
 
-def cpu_per_request_ms(record: CaseRecord) -> float | None:
+def cpu_per_request_ms(record: CaseRecord, backend: bool = False) -> float | None:
     """The server's CPU per answered request, in ms: its whole process tree's CPU over the
     warm-up and the window, over the requests answered at the window's rate in that time.
     What a server costs per request beyond the handler's own work (the kernel's 10 ms
     ticks are a few microseconds a request at these rates)."""
-    if not record.measured or record.load is None or not record.achieved_rps or record.server_cpu_s is None:
+    cpu = record.backend_cpu_s if backend else record.server_cpu_s
+    if not record.measured or record.load is None or not record.achieved_rps or cpu is None:
         return None
     seconds = (record.load.duration_s or 0.0) + (record.load.warmup_s or 0.0)
     answered = record.achieved_rps * seconds
-    return 1000 * record.server_cpu_s / answered if answered else None
+    return 1000 * cpu / answered if answered else None
 
 
 def _cpu_cell(record: CaseRecord) -> str:
     ms = cpu_per_request_ms(record)
-    return "" if ms is None else f"{ms:.2f}"
+    behind = cpu_per_request_ms(record, backend=True)
+    if ms is None:
+        return ""
+    return f"{ms:.2f}" + (f" +{behind:.2f}" if behind is not None else "")
 
 
 def sustained(records: Sequence[CaseRecord]) -> dict[tuple[str, int], float | None]:
@@ -107,7 +111,10 @@ def summary_lines(scenario: str, records: Sequence[CaseRecord], model_order: Seq
         for m, w in _case_order(records, model_order)
     ]
     if any(any(c) for c in (row[1:] for row in costs)):
-        lines.append("  the server's CPU per answered request, ms (all its processes; warm-up included)")
+        title = "  the server's CPU per answered request, ms (all its processes; warm-up included)"
+        if any(r.backend_cpu_s is not None for r in records):
+            title += "; + the backend's behind the handler (database, HTTP server)"
+        lines.append(title)
         lines += _grid(["case", *points], costs)
     rates = sustained(records)
     if rates and slo:

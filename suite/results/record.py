@@ -153,6 +153,9 @@ class CaseRecord(BaseModel):
     achieved_rps: float | None = None
     requests_sent: int | None = None
     generator_cpu_s: float | None = None
+    #: The handler's own backend (the db kind's PostgreSQL, the http kind's server): its
+    #: process tree's CPU over the load point, beside the serving model's.
+    backend_cpu_s: float | None = None
     generator_lag_ms_p99: float | None = None
     generator_limited: bool = False
     connections_opened: int | None = None
