@@ -107,11 +107,30 @@ def test_every_model_and_driver_answers_the_same_on_postgres(postgres: dict[str,
 
 
 @needs_postgres
-def test_the_server_cpu_is_counted(postgres: dict[str, Any]) -> None:
+def test_the_server_cpu_and_the_connections_are_counted(postgres: dict[str, Any]) -> None:
     workload = db(None, postgres, engine="postgres", rows=20_000, query="aggregate")
-    before = workload.counters()["server_cpu_s"]
-    values("threads", workload)
-    assert workload.counters()["server_cpu_s"] > before
+    before = workload.counters()
+    runner = registry.runner("threads")(workload, workers=3)
+    runner.start()
+    try:
+        opened = workload.counters()
+        runner.run_round(12, 0)
+        after = workload.counters()
+    finally:
+        runner.close()
+    assert after["server_cpu_s"] > opened["server_cpu_s"] >= before["server_cpu_s"]
+    # Three connections opened with the pool, before the round; none during it.
+    assert opened["new_connections"] - before["new_connections"] == 3
+    assert after["new_connections"] == opened["new_connections"]
+
+
+def test_a_given_server_is_used_as_it_is_and_never_started() -> None:
+    from suite.harness.backend import Backends
+
+    given = {"dsn": "postgresql://me@db.example:5432/app", "given": True}
+    backends = Backends(given={"pgbackend": given})
+    assert backends.endpoint("pgbackend") is given
+    assert backends._running == {}
 
 
 @needs_postgres

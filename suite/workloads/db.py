@@ -84,6 +84,20 @@ def fold(values: Iterator[int] | list[int]) -> int:
     return total
 
 
+def client_backends(pid: int) -> set[int]:
+    """The server's processes serving a client connection (their title names the client's
+    address: ``postgres: user db 127.0.0.1(port) idle``)."""
+    import psutil
+
+    found = set()
+    with contextlib.suppress(psutil.Error):
+        for proc in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.Error):
+                if "(" in " ".join(proc.cmdline()):
+                    found.add(proc.pid)
+    return found
+
+
 def server_cpu_s(pid: int) -> float:
     """CPU seconds of the PostgreSQL server ``pid`` and its backends so far, to the
     nanosecond (``/proc/PID/schedstat``). The kernel's per-process clock ticks (10 ms)
@@ -252,6 +266,10 @@ class DbWorkload(Workload):
 
     _pool: Any = None
     _async_pool: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: set[int] = set()
 
     def prepare(self, concurrency: int) -> None:
         self._ensure()
@@ -440,7 +458,11 @@ class DbWorkload(Workload):
         pid = self.endpoint.get("pid")
         if self.params.engine != "postgres" or pid is None:
             return {}
-        return {"server_cpu_s": server_cpu_s(int(pid))}
+        self._seen.update(client_backends(int(pid)))
+        # Connections seen so far (a client backend is a process of the server's): the
+        # worker records how many appeared during each round, 0 when every pool was
+        # opened before the rounds and no connection dropped.
+        return {"server_cpu_s": server_cpu_s(int(pid)), "new_connections": float(len(self._seen))}
 
     def descriptors_needed(self, concurrency: int) -> int:
         return concurrency
