@@ -178,7 +178,8 @@ def async_drivers_beat_threads(ms: Measurements) -> Verdict:
     else:
         verdict = (
             f"{NOT_SETTLED}: asyncio ahead in {'; '.join(wins) or 'none'}, threads ahead in "
-            f"{'; '.join(losses) or 'none'}, within x{line:.2f} in {'; '.join(unsure) or 'none'}"
+            f"{'; '.join(losses) or 'none'}, neither clearly (against the line at x{line:.2f}) in "
+            f"{'; '.join(unsure) or 'none'}"
         )
     return Verdict(claim, verdict, evidence)
 
