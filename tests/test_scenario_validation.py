@@ -112,7 +112,7 @@ def test_unknown_kind_lists_valid_kinds(write_scenario: WriteScenario) -> None:
     problem = only_problem(write_scenario(VALID.replace("kind: cpu", "kind: cpus")))
     assert (problem.line, problem.path) == (3, "workload.kind")
     assert "did you mean 'cpu'" in problem.message
-    assert "callable, compress, cpu, file, hash, http, mixed, pipeline, shared, sleep" in problem.message
+    assert "callable, compress, cpu, db, file, hash, http, mixed, pipeline, shared, sleep" in problem.message
 
 
 def test_missing_kind(write_scenario: WriteScenario) -> None:
