@@ -39,6 +39,8 @@ from pydantic import Field
 
 from suite.workloads import Workload, WorkloadParams
 
+#: The longest a task waits for a pooled connection (none waits while the server is up).
+POOL_WAIT_S = 5.0
 #: The hot rows every ``write`` task bumps one of.
 COUNTERS = 16
 #: Groups ``aggregate`` reads one of (each about rows / GROUPS rows).
@@ -285,7 +287,12 @@ class DbWorkload(Workload):
         else:
             from psycopg_pool import ConnectionPool
 
-            self._pool = ConnectionPool(self.dsn, min_size=concurrency, max_size=concurrency, open=True)
+            # The pool is as large as the tasks in flight, so a task never waits for a
+            # connection: a wait means the server is gone, and the round fails in 5 s
+            # instead of the pool's default 30.
+            self._pool = ConnectionPool(
+                self.dsn, min_size=concurrency, max_size=concurrency, open=True, timeout=POOL_WAIT_S
+            )
             self._pool.wait(timeout=60)
 
     def close(self) -> None:
@@ -367,7 +374,7 @@ class DbWorkload(Workload):
             from psycopg_pool import AsyncConnectionPool
 
             self._async_pool = AsyncConnectionPool(
-                self.dsn, min_size=concurrency, max_size=concurrency, open=False
+                self.dsn, min_size=concurrency, max_size=concurrency, open=False, timeout=POOL_WAIT_S
             )
             await self._async_pool.open(wait=True, timeout=60)
 
