@@ -33,7 +33,7 @@ class AiohttpServer(Server):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return missing("aiohttp")
+        return super().unavailable_reason() or missing("aiohttp")
 
     async def _serve(self, listener: socket.socket, ready: threading.Event) -> None:
         from aiohttp import web

@@ -26,7 +26,7 @@ class WaitressServer(Server):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return missing("waitress")
+        return super().unavailable_reason() or missing("waitress")
 
     def start(self, listener: socket.socket) -> None:
         import waitress
