@@ -170,6 +170,7 @@ def _serve_with(
         sock.close()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # see below
 @pytest.mark.parametrize("name", SERVERS)
 def test_every_server_model_answers_the_same_values(name: str) -> None:
     reports = [
@@ -206,6 +207,11 @@ def test_the_real_servers_are_found() -> None:
     }
 
 
+# In these two tests asyncio leaves the socket of a connect cancelled at the window's end to the
+# garbage collector (a ResourceWarning from its selector loop, not a socket of ours):
+# sync workers behind SO_REUSEPORT queue connects behind busy processes, so some are
+# still pending then. The generator runs in a process of its own in real runs.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_a_real_server_computes_what_the_suite_computes(name: str) -> None:
     # cpu's value depends on every iteration of the task: a server that ran less work,

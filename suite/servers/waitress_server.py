@@ -47,15 +47,18 @@ class WaitressServer(Server):
         self._thread.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        server, thread = self._server, self._thread
+        if server is not None and thread is not None:
+            from waitress import wasyncore
+
+            # Closing waitress's sockets from this thread raced its loop's select (EBADF
+            # in the loop's thread); the trigger runs the close in the loop's own thread,
+            # and the loop ends when its map is empty.
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+            thread.join(timeout=2)
             # A handler thread stuck in its task is not waited for: nothing is measured
             # after a load point, and the worker's process ends with the case.
-            dispatcher = getattr(self._server, "task_dispatcher", None)
-            if dispatcher is not None:
-                dispatcher.shutdown(timeout=0.5)
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+            server.task_dispatcher.shutdown(timeout=0.5)
         self.workload.close()
 
 
