@@ -438,3 +438,17 @@ def test_a_model_stopped_gaining_where_the_next_pool_size_was_not_clearly_faster
     assert findings.stopped_gaining([m(1, 1.0), m(4, 0.3), m(16, 0.29), m(64, 0.1)]) == 4
     assert findings.stopped_gaining([m(1, 1.0), m(4, 0.5), m(16, 0.25)]) == 16
     assert findings.stopped_gaining([m(4, 0.5)]) is None
+
+
+def test_a_gzipped_run_reads_as_the_run_itself(tmp_path: Path) -> None:
+    import gzip
+
+    path = run_file(tmp_path)
+    packed = tmp_path / "run-kept.json.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    assert history.matches(str(packed), tmp_path / "results") == [packed]
+    assert verdicts(packed) == verdicts(path)
+    broken = tmp_path / "broken.json.gz"
+    broken.write_bytes(gzip.compress(path.read_bytes())[:100])
+    with pytest.raises(history.HistoryError, match="cannot read a saved run"):
+        history.read_run(broken)

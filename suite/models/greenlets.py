@@ -43,10 +43,6 @@ class GeventRunner(Runner):
             return "gevent is not installed for this interpreter (pip install gevent)"
         return None
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
     def start(self) -> None:
         ours, theirs = socket.socketpair()
         try:

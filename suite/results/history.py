@@ -7,6 +7,7 @@ allow: the group stands for the scenario and the benchmark's name for the model.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import statistics
@@ -333,11 +334,19 @@ def _measurement(bench: _Benchmark, machine_python: str) -> Measurement:
     )
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_run(path: Path) -> Run:
     """A saved run, typed: the one place a run file is read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        raw = path.read_bytes()
+        # A run kept in a repository may be gzipped (docs/findings/run-*.json.gz): the
+        # raw rounds of every case make a full run several MiB of JSON.
+        if raw[:2] == GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, ValueError, EOFError) as exc:
         raise HistoryError(f"{path}: cannot read a saved run: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise HistoryError(f"{path}: not a pytest-benchmark file (no 'benchmarks' list)")
@@ -389,7 +398,7 @@ def saved_files(results: Path) -> list[Path]:
 def matches(spec: str, results: Path) -> list[Path]:
     """Every run file ``spec`` names: a number (``0003`` or ``3``), a name, or a path."""
     path = Path(spec)
-    if path.suffix == ".json" and path.exists():
+    if path.name.endswith((".json", ".json.gz")) and path.exists():
         return [path]
     files = saved_files(results)
     if spec.isdigit():

@@ -99,11 +99,10 @@ class WsgiApp:
         return [body]
 
 
-def wsgi(concurrency: int | None = None) -> WsgiApp:
+def wsgi() -> WsgiApp:
     """The WSGI app of the case in :data:`APP_ENV` (gunicorn: ``suite.servers.apps:wsgi()``)."""
     workload, fanout = _from_env()
-    threads = concurrency or int(os.environ.get("SUITE_SERVE_CONCURRENCY", "1"))
-    return WsgiApp(workload, fanout, threads)
+    return WsgiApp(workload, fanout, int(os.environ.get("SUITE_SERVE_CONCURRENCY", "1")))
 
 
 def wsgi_prepared() -> WsgiApp:

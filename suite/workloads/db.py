@@ -152,7 +152,7 @@ class DbWorkload(Workload):
     # The data set: built once, by whichever process prepares first.
 
     def _sqlite_path(self) -> str:
-        folder = self.scratch or self.endpoint.get("folder")
+        folder = self.scratch
         if folder is None:
             raise RuntimeError("the db kind on SQLite needs the case's folder")
         return str(Path(folder, "suite.sqlite"))
